@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings with test-only secrets and fast hashing.
+
+DATABASE_URL and REDIS_URL are honoured as in production, so the same suite runs on
+SQLite with local files and on PostgreSQL with Redis.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-real-deployment-0123456789")
+# A fixed Fernet key so encrypted fixtures are reproducible; never used outside tests.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OTA=")
+os.environ.setdefault("SECURE_COOKIES", "false")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import LOCAL_DIR, REDIS_URL  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+if not REDIS_URL:
+    # Each test run gets its own cache folder, so runs never see each other's entries.
+    CACHES["default"]["LOCATION"] = str(LOCAL_DIR / f"test-cache-{os.getpid()}")  # noqa: F405

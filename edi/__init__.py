@@ -1,0 +1,1 @@
+"""Plain-Python X12 5010 writers and readers. No Django imports in this package."""
