@@ -358,7 +358,7 @@ ICD10 = RegexValidator(
 
 class EncounterQuerySet(TenantQuerySet):
     def with_balance(self) -> EncounterQuerySet:
-        """Annotate `balance`: the sum of the encounter's ledger entries."""
+        """Annotate the ledger sum, so `encounter.balance` costs no query per row."""
         ledger = (
             LedgerEntry.objects.filter(encounter=models.OuterRef("pk"))
             .values("encounter")
@@ -366,7 +366,7 @@ class EncounterQuerySet(TenantQuerySet):
             .values("total")
         )
         return self.annotate(
-            balance=Coalesce(
+            ledger_balance=Coalesce(
                 models.Subquery(ledger, output_field=models.DecimalField(**MONEY)),
                 ZERO,
                 output_field=models.DecimalField(**MONEY),
@@ -415,6 +415,8 @@ class Encounter(TenantModel):
     @property
     def balance(self) -> Decimal:
         """The sum of the ledger: charges minus payments and adjustments."""
+        if "ledger_balance" in self.__dict__:
+            return self.ledger_balance
         total = self.ledger_entries.aggregate(total=Sum("amount"))["total"]
         return total if total is not None else ZERO
 

@@ -30,16 +30,28 @@ def tenant_context(
     """
     with transaction.atomic(using=using):
         connection = connections[using]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('app.organization_id', %s, true)", [str(organization.pk)]
-                )
+        postgres = connection.vendor == "postgresql"
+        previous = _set_organization_setting(connection, str(organization.pk)) if postgres else ""
         token = _current_organization.set(organization)
         try:
             yield organization
         finally:
             _current_organization.reset(token)
+        if postgres and not connection.needs_rollback:
+            # A nested context ends in a savepoint release, which keeps the setting until
+            # the outer transaction ends: give the outer context its organization back.
+            # (On an exception or set_rollback the savepoint's rollback restores it.)
+            _set_organization_setting(connection, previous)
+
+
+def _set_organization_setting(connection, value: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('app.organization_id', true),"
+            " set_config('app.organization_id', %s, true)",
+            [value],
+        )
+        return cursor.fetchone()[0] or ""
 
 
 def current_organization() -> Organization | None:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Charge, Claim, LedgerEntry
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _charges(org, statuses):
+    encounter = factories.EncounterFactory(organization=org, patient__organization=org)
+    for status in statuses:
+        factories.ChargeFactory(encounter=encounter, status=status, amount=Decimal("100.00"))
+    return encounter
+
+
+def test_it_shows_counts_of_charges_and_claims_by_status_from_the_database(login, admin_user, org, other_org):
+    _charges(org, ["draft", "draft", "approved", "billed", "void"])
+    factories.ClaimFactory(encounter=_charges(org, []), status=Claim.Status.PAID)
+    factories.ClaimFactory(encounter=_charges(org, []), status=Claim.Status.REJECTED)
+    _charges(other_org, ["draft"] * 7)  # another practice's charges never count
+
+    response = login(admin_user).get(reverse("dashboard"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="charges-draft">2<' in html
+    assert 'data-testid="charges-approved">1<' in html
+    assert 'data-testid="charges-billed">1<' in html
+    assert 'data-testid="charges-void">1<' in html
+    assert 'data-testid="claims-paid">1<' in html
+    assert 'data-testid="claims-rejected">1<' in html
+    assert 'data-testid="claims-denied">0<' in html
+    assert Charge.objects.filter(organization=org, status="draft").count() == 2
+
+
+def test_it_shows_the_open_balance_derived_from_the_ledger(login, admin_user, org, other_org):
+    owing = _charges(org, [])
+    factories.LedgerEntryFactory(encounter=owing, amount=Decimal("200.00"))
+    factories.LedgerEntryFactory(encounter=owing, kind="insurance_payment", amount=Decimal("-150.25"))
+    settled = _charges(org, [])
+    factories.LedgerEntryFactory(encounter=settled, amount=Decimal("80.00"))
+    factories.LedgerEntryFactory(encounter=settled, kind="patient_payment", amount=Decimal("-90.00"))
+    foreign = _charges(other_org, [])
+    factories.LedgerEntryFactory(encounter=foreign, amount=Decimal("999.00"))
+
+    html = login(admin_user).get(reverse("dashboard")).content.decode()
+
+    assert 'data-testid="open-balance">$49.75<' in html
+    assert 'data-testid="open-encounters">1<' in html
+    assert sum(e.amount for e in LedgerEntry.objects.filter(encounter=owing)) == Decimal("49.75")
+
+
+def test_it_lists_in_the_menu_only_pages_the_member_may_open(login, clerk, manager):
+    clerk_html = login(clerk).get(reverse("dashboard")).content.decode()
+    assert "Audit Log" not in clerk_html
+    manager_html = login(manager).get(reverse("dashboard")).content.decode()
+    assert reverse("audit_log") in manager_html
