@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from billing.models import ZERO, AuditLog, Charge, Claim, LedgerEntry, Membership, Organization, User
@@ -27,35 +30,54 @@ def active_membership(
     return memberships, min(memberships, key=lambda m: (m.created_at, m.pk))
 
 
-def _status_counts(queryset, choices) -> list[tuple[str, str, int]]:
-    counts = dict(queryset.values_list("status").annotate(n=Count("pk")).order_by())
-    return [(value, label, counts.get(value, 0)) for value, label in choices]
+AGING_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
 
 
-def dashboard_numbers(organization: Organization) -> dict[str, object]:
-    """Charges and claims by status and the open balance, straight from the database."""
-    balances = (
+def _by_status(queryset, choices, amount_field: str) -> list[tuple[str, str, int, Decimal]]:
+    rows = {
+        status: (count, total)
+        for status, count, total in queryset.values_list("status")
+        .annotate(n=Count("pk"), total=Coalesce(Sum(amount_field), ZERO))
+        .order_by()
+    }
+    return [(value, label, *rows.get(value, (0, ZERO))) for value, label in choices]
+
+
+def open_balance_aging(organization: Organization, today: datetime.date) -> dict[str, object]:
+    """Encounters whose ledger sums to more than zero, aged by date of service."""
+    open_encounters = (
         LedgerEntry.objects.for_organization(organization)
         .values("encounter")
-        .annotate(balance=Sum("amount"))
+        .annotate(balance=Sum("amount"), date_of_service=Max("encounter__date_of_service"))
+        .filter(balance__gt=0)
         .order_by()
     )
-    open_balances = balances.filter(balance__gt=0).aggregate(
-        total=Coalesce(Sum("balance"), ZERO), count=Count("encounter")
-    )
-    charge_totals = Charge.objects.for_organization(organization).aggregate(
-        billed=Coalesce(Sum("amount", filter=~Q(status=Charge.Status.VOID)), ZERO)
+    buckets = {}
+    for name, low, high in AGING_BUCKETS:
+        window = Q(date_of_service__lte=today - datetime.timedelta(days=low))
+        if high is not None:
+            window &= Q(date_of_service__gte=today - datetime.timedelta(days=high))
+        buckets[name] = Coalesce(Sum("balance", filter=window), ZERO)
+    totals = open_encounters.aggregate(
+        total=Coalesce(Sum("balance"), ZERO), count=Count("encounter"), **buckets
     )
     return {
-        "charges_by_status": _status_counts(
-            Charge.objects.for_organization(organization), Charge.Status.choices
+        "open_balance": totals["total"],
+        "open_encounters": totals["count"],
+        "aging": [(name, totals[name]) for name, _low, _high in AGING_BUCKETS],
+    }
+
+
+def dashboard_numbers(organization: Organization, today: datetime.date) -> dict[str, object]:
+    """Charges and claims by status and the open balance, straight from the database."""
+    return {
+        "charges_by_status": _by_status(
+            Charge.objects.for_organization(organization), Charge.Status.choices, "amount"
         ),
-        "claims_by_status": _status_counts(
-            Claim.objects.for_organization(organization), Claim.Status.choices
+        "claims_by_status": _by_status(
+            Claim.objects.for_organization(organization), Claim.Status.choices, "total"
         ),
-        "open_balance": open_balances["total"],
-        "open_encounters": open_balances["count"],
-        "charge_total": charge_totals["billed"],
+        **open_balance_aging(organization, today),
     }
 
 

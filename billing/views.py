@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from billing import permissions, selectors, services
@@ -26,7 +27,7 @@ class LoginView(auth_views.LoginView):
 @require_safe
 @member_required
 def dashboard(request: OrgRequest) -> HttpResponse:
-    numbers = selectors.dashboard_numbers(request.organization)
+    numbers = selectors.dashboard_numbers(request.organization, timezone.localdate())
     return render(request, "billing/dashboard.html", numbers)
 
 

@@ -7,6 +7,7 @@ worker and beat share on one machine.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -22,7 +23,8 @@ from config.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"  # ignored by git: dev secrets, broker files, cache
+# Ignored by git: dev secrets, broker files, cache. Tests point it at a temporary folder.
+LOCAL_DIR = Path(os.environ.get("LOCAL_DIR") or BASE_DIR / ".local")
 
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_secret(
@@ -182,12 +184,15 @@ else:
         }
     }
     _broker_dir = LOCAL_DIR / "broker"
+    for _folder in ("broker/queue", "broker/processed", "broker/control", "results"):
+        (LOCAL_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_RESULT_BACKEND = f"file://{LOCAL_DIR / 'results'}"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 

@@ -10,14 +10,15 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-real-deplo
 # A fixed Fernet key so encrypted fixtures are reproducible; never used outside tests.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OTA=")
 os.environ.setdefault("SECURE_COOKIES", "false")
+# Broker files, results and cache of this run, apart from a developer's `make run`; a
+# worker started by a test inherits the variable and so shares them.
+os.environ.setdefault(
+    "LOCAL_DIR",
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), ".local", f"test-{os.getpid()}"),
+)
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import LOCAL_DIR, REDIS_URL  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-
-if not REDIS_URL:
-    # Each test run gets its own cache folder, so runs never see each other's entries.
-    CACHES["default"]["LOCATION"] = str(LOCAL_DIR / f"test-cache-{os.getpid()}")  # noqa: F405

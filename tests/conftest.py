@@ -93,3 +93,10 @@ def login(client):
         return client
 
     return _login
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Remove this run's broker, result and cache files (see config/test_settings.py)."""
+    local = django_settings.LOCAL_DIR
+    if local.name.startswith("test-") and local.parent.name == ".local":
+        shutil.rmtree(local, ignore_errors=True)

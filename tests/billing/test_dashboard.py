@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Charge, Claim, LedgerEntry
 from tests import factories
@@ -53,6 +55,23 @@ def test_it_shows_the_open_balance_derived_from_the_ledger(login, admin_user, or
     assert 'data-testid="open-balance">$49.75<' in html
     assert 'data-testid="open-encounters">1<' in html
     assert sum(e.amount for e in LedgerEntry.objects.filter(encounter=owing)) == Decimal("49.75")
+
+
+def test_it_ages_open_balances_by_date_of_service(login, admin_user, org):
+    today = timezone.localdate()
+    for days, owed in [(0, "10.00"), (30, "1.00"), (31, "20.00"), (75, "30.00"), (91, "40.00"), (400, "2.00")]:
+        encounter = factories.EncounterFactory(
+            organization=org, patient__organization=org, date_of_service=today - timedelta(days=days)
+        )
+        factories.LedgerEntryFactory(encounter=encounter, amount=Decimal(owed))
+
+    html = login(admin_user).get(reverse("dashboard")).content.decode()
+
+    assert 'data-testid="aging-0-30">$11.00<' in html
+    assert 'data-testid="aging-31-60">$20.00<' in html
+    assert 'data-testid="aging-61-90">$30.00<' in html
+    assert 'data-testid="aging-90+">$42.00<' in html
+    assert 'data-testid="open-balance">$103.00<' in html
 
 
 def test_it_lists_in_the_menu_only_pages_the_member_may_open(login, clerk, manager):
