@@ -26,7 +26,9 @@ class OrganizationPermissionBackend(ModelBackend):
                     .filter(user=user_obj, organization=organization)
                     .first()
                 )
-                cache[organization.pk] = frozenset(membership.role.codes) if membership else frozenset()
+                cache[organization.pk] = (
+                    frozenset(membership.role.codes) if membership else frozenset()
+                )
             return set(cache[organization.pk])
         return set(membership.role.codes)
 

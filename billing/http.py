@@ -36,7 +36,9 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-def code_required(code: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def code_required(
+    code: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Membership in an organization plus one permission code there; 403 without it."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

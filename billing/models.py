@@ -278,7 +278,8 @@ class Coverage(TenantModel):
         ordering = ["patient", "order", "-effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
                 name="coverage_dates_in_order",
             ),
             models.UniqueConstraint(
@@ -293,7 +294,9 @@ class Coverage(TenantModel):
         return f"{self.payer} {self.member_id} ({self.get_order_display()})"
 
     def is_active_on(self, day) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
 
 class Employer(TenantModel, Address):
@@ -442,12 +445,17 @@ class Charge(TenantModel):
         max_length=5,
         validators=[RegexValidator(r"^([0-9]{4}[0-9FTU]|[A-V][0-9]{4})$", "Not a CPT/HCPCS code.")],
     )
-    modifiers = models.JSONField(default=list, blank=True, help_text="Up to 4 two-character modifiers.")
+    modifiers = models.JSONField(
+        default=list, blank=True, help_text="Up to 4 two-character modifiers."
+    )
     diagnosis_pointers = models.JSONField(
         default=list, help_text="1 to 4 positions in the encounter's diagnosis codes, in order."
     )
     units = models.DecimalField(
-        max_digits=7, decimal_places=3, default=Decimal("1"), validators=[MinValueValidator(Decimal("0.001"))]
+        max_digits=7,
+        decimal_places=3,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0.001"))],
     )
     amount = models.DecimalField(**MONEY, help_text="Billed amount for all units.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -468,8 +476,10 @@ class Charge(TenantModel):
         super().clean()
         errors = {}
         mods = self.modifiers or []
-        if not isinstance(mods, list) or len(mods) > 4 or not all(
-            isinstance(m, str) and re.fullmatch(r"[0-9A-Z]{2}", m) for m in mods
+        if (
+            not isinstance(mods, list)
+            or len(mods) > 4
+            or not all(isinstance(m, str) and re.fullmatch(r"[0-9A-Z]{2}", m) for m in mods)
         ):
             errors["modifiers"] = "Up to 4 modifiers of two letters or digits."
         pointers = self.diagnosis_pointers or []
@@ -510,9 +520,7 @@ class Claim(TenantModel):
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="claims")
     coverage = models.ForeignKey(Coverage, on_delete=models.PROTECT, related_name="claims")
     charges = models.ManyToManyField(Charge, related_name="claims", blank=True)
-    claim_number = models.CharField(
-        max_length=20, help_text="Our patient control number (CLM01)."
-    )
+    claim_number = models.CharField(max_length=20, help_text="Our patient control number (CLM01).")
     frequency_code = models.CharField(
         max_length=1, choices=Frequency.choices, default=Frequency.ORIGINAL
     )
@@ -581,7 +589,9 @@ class LedgerEntry(TenantModel):
             models.CheckConstraint(
                 condition=(
                     Q(kind="charge", amount__gt=0)
-                    | Q(kind__in=["insurance_payment", "patient_payment", "write_off"], amount__lt=0)
+                    | Q(
+                        kind__in=["insurance_payment", "patient_payment", "write_off"], amount__lt=0
+                    )
                     | (Q(kind__in=["adjustment", "reversal"]) & ~Q(amount=0))
                 ),
                 name="ledger_entry_sign_matches_kind",

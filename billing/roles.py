@@ -11,7 +11,9 @@ def sync_builtin_roles(*, using: str = "default", **_kwargs) -> None:
     release reaches existing installs without a hand-written data migration.
     """
     for name, codes in BUILTIN_ROLES.items():
-        role, _ = Role.objects.using(using).get_or_create(organization=None, name=name, defaults={"codes": []})
+        role, _ = Role.objects.using(using).get_or_create(
+            organization=None, name=name, defaults={"codes": []}
+        )
         if set(role.codes) != codes:
             role.codes = sorted(codes)
             role.save(update_fields=["codes"])

@@ -8,7 +8,16 @@ from decimal import Decimal
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
-from billing.models import ZERO, AuditLog, Charge, Claim, LedgerEntry, Membership, Organization, User
+from billing.models import (
+    ZERO,
+    AuditLog,
+    Charge,
+    Claim,
+    LedgerEntry,
+    Membership,
+    Organization,
+    User,
+)
 
 
 def active_membership(

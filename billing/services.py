@@ -11,9 +11,9 @@ def organization_switch(*, user: User, organization_id: int, session) -> Members
     """Make one of the user's organizations the active one, for this session and the next
     login. Another organization's id is a 404: it does not exist for this user."""
     membership = (
-        Membership.objects.select_related("organization").filter(
-            user=user, organization_id=organization_id
-        ).first()
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization_id=organization_id)
+        .first()
     )
     if membership is None:
         raise Http404("No such organization.")

@@ -37,7 +37,9 @@ def organization_switch(request: OrgRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponseBadRequest("Choose an organization.")
     membership = services.organization_switch(
-        user=request.user, organization_id=form.cleaned_data["organization"], session=request.session
+        user=request.user,
+        organization_id=form.cleaned_data["organization"],
+        session=request.session,
     )
     messages.success(request, f"You are now working in {membership.organization}.")
     return redirect("dashboard")

@@ -57,7 +57,9 @@ def other_org(db):
 
 def _member(username: str, organization, role_name: str):
     user = factories.UserFactory(username=username)
-    factories.MembershipFactory(user=user, organization=organization, role=factories.role(role_name))
+    factories.MembershipFactory(
+        user=user, organization=organization, role=factories.role(role_name)
+    )
     return user
 
 

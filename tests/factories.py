@@ -121,7 +121,9 @@ class EncounterFactory(factory.django.DjangoModelFactory):
     provider = factory.SubFactory(
         ProviderFactory, organization=factory.SelfAttribute("..organization")
     )
-    date_of_service = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=10))
+    date_of_service = factory.LazyFunction(
+        lambda: timezone.localdate() - datetime.timedelta(days=10)
+    )
     diagnosis_codes = factory.LazyFunction(lambda: ["J06.9", "I10"])
 
 

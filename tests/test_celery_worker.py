@@ -17,9 +17,21 @@ from billing.tasks import ping
 def worker_queue():
     queue = f"test-{uuid.uuid4().hex[:12]}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         f"--queues={queue}", "--loglevel=WARNING", f"--hostname={queue}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            f"--queues={queue}",
+            "--loglevel=WARNING",
+            f"--hostname={queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
         cwd=settings.BASE_DIR,
     )

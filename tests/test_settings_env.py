@@ -18,11 +18,26 @@ PRINT = (
 
 
 def _settings(tmp_path, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in {
-        "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "LOCAL_DIR"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "DEBUG",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "LOCAL_DIR",
+        }
+    }
     clean.update(DJANGO_SETTINGS_MODULE="config.settings", LOCAL_DIR=str(tmp_path), **env)
     return subprocess.run(
-        [sys.executable, "-c", PRINT], env=clean, cwd=settings.BASE_DIR, capture_output=True, text=True
+        [sys.executable, "-c", PRINT],
+        env=clean,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -58,7 +73,10 @@ def test_it_runs_embedded_without_database_and_redis_urls(tmp_path):
 def test_it_uses_postgres_and_redis_when_their_urls_are_set(tmp_path):
     values = json.loads(
         _settings(
-            tmp_path, DEBUG="1", DATABASE_URL="postgres://app@db:5432/billing", REDIS_URL="redis://r:6379/0"
+            tmp_path,
+            DEBUG="1",
+            DATABASE_URL="postgres://app@db:5432/billing",
+            REDIS_URL="redis://r:6379/0",
         ).stdout
     )
     assert values["db"] == "django.db.backends.postgresql"

@@ -12,407 +12,1194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheduled_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveSmallIntegerField(default=20)),
-                ('reason', models.CharField(blank=True, max_length=120)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No show')], default='scheduled', max_length=12)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scheduled_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveSmallIntegerField(default=20)),
+                ("reason", models.CharField(blank=True, max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No show"),
+                        ],
+                        default="scheduled",
+                        max_length=12,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-scheduled_at'],
+                "ordering": ["-scheduled_at"],
             },
         ),
         migrations.CreateModel(
-            name='Employer',
+            name="Employer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(blank=True, max_length=55, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=55, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter state code.')])),
-                ('zip_code', models.CharField(blank=True, max_length=9, validators=[django.core.validators.RegexValidator('^\\d{5}(\\d{4})?$', 'A ZIP code is 5 or 9 digits.')], verbose_name='ZIP')),
-                ('guarantor_id', models.CharField(max_length=30, verbose_name='guarantor id')),
-                ('name', models.CharField(max_length=120)),
-                ('is_tpa', models.BooleanField(default=False, help_text='A third-party administrator.', verbose_name='TPA')),
-                ('contact_name', models.CharField(blank=True, max_length=80)),
-                ('phone', models.CharField(blank=True, max_length=20)),
-                ('email', models.EmailField(blank=True, max_length=254)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=55, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=55, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True,
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter state code."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "zip_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=9,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{5}(\\d{4})?$", "A ZIP code is 5 or 9 digits."
+                            )
+                        ],
+                        verbose_name="ZIP",
+                    ),
+                ),
+                ("guarantor_id", models.CharField(max_length=30, verbose_name="guarantor id")),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "is_tpa",
+                    models.BooleanField(
+                        default=False, help_text="A third-party administrator.", verbose_name="TPA"
+                    ),
+                ),
+                ("contact_name", models.CharField(blank=True, max_length=80)),
+                ("phone", models.CharField(blank=True, max_length=20)),
+                ("email", models.EmailField(blank=True, max_length=254)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(blank=True, max_length=55, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=55, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter state code.')])),
-                ('zip_code', models.CharField(blank=True, max_length=9, validators=[django.core.validators.RegexValidator('^\\d{5}(\\d{4})?$', 'A ZIP code is 5 or 9 digits.')], verbose_name='ZIP')),
-                ('name', models.CharField(max_length=120)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('time_zone', models.CharField(default='America/New_York', max_length=64, validators=[billing.validators.validate_time_zone])),
-                ('billing_npi', models.CharField(blank=True, max_length=10, validators=[billing.validators.validate_npi], verbose_name='billing NPI')),
-                ('tax_id', models.CharField(blank=True, max_length=10, validators=[billing.validators.validate_tax_id], verbose_name='tax id')),
-                ('phone', models.CharField(blank=True, max_length=20)),
-                ('employer_collections_enabled', models.BooleanField(default=False, help_text='Lets employer and TPA balances go to pre-collections and collections.', verbose_name='Employer Collections')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=55, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=55, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True,
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter state code."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "zip_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=9,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{5}(\\d{4})?$", "A ZIP code is 5 or 9 digits."
+                            )
+                        ],
+                        verbose_name="ZIP",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="America/New_York",
+                        max_length=64,
+                        validators=[billing.validators.validate_time_zone],
+                    ),
+                ),
+                (
+                    "billing_npi",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[billing.validators.validate_npi],
+                        verbose_name="billing NPI",
+                    ),
+                ),
+                (
+                    "tax_id",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[billing.validators.validate_tax_id],
+                        verbose_name="tax id",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20)),
+                (
+                    "employer_collections_enabled",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Lets employer and TPA balances go to pre-collections and collections.",
+                        verbose_name="Employer Collections",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('last_organization', models.ForeignKey(blank=True, help_text='Where the user lands after login: the organization they last worked in.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "last_organization",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Where the user lands after login: the organization they last worked in.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Encounter',
+            name="Encounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date_of_service', models.DateField()),
-                ('place_of_service', models.CharField(choices=[('02', '02 Telehealth (not in home)'), ('11', '11 Office'), ('12', '12 Home'), ('20', '20 Urgent care facility'), ('21', '21 Inpatient hospital'), ('22', '22 On-campus outpatient hospital'), ('23', '23 Emergency room'), ('24', '24 Ambulatory surgical center'), ('31', '31 Skilled nursing facility')], default='11', max_length=2)),
-                ('diagnosis_codes', models.JSONField(blank=True, default=list, help_text='ICD-10-CM codes in claim order; charges point at them (1-12).')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('appointment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='encounter', to='billing.appointment')),
-                ('guarantor_employer', models.ForeignKey(blank=True, help_text='The responsible employer or TPA; empty means the patient is the guarantor.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='billing.employer')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date_of_service", models.DateField()),
+                (
+                    "place_of_service",
+                    models.CharField(
+                        choices=[
+                            ("02", "02 Telehealth (not in home)"),
+                            ("11", "11 Office"),
+                            ("12", "12 Home"),
+                            ("20", "20 Urgent care facility"),
+                            ("21", "21 Inpatient hospital"),
+                            ("22", "22 On-campus outpatient hospital"),
+                            ("23", "23 Emergency room"),
+                            ("24", "24 Ambulatory surgical center"),
+                            ("31", "31 Skilled nursing facility"),
+                        ],
+                        default="11",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "diagnosis_codes",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="ICD-10-CM codes in claim order; charges point at them (1-12).",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="encounter",
+                        to="billing.appointment",
+                    ),
+                ),
+                (
+                    "guarantor_employer",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The responsible employer or TPA; empty means the patient is the guarantor.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="encounters",
+                        to="billing.employer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date_of_service', '-id'],
+                "ordering": ["-date_of_service", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='employer',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization'),
+            model_name="employer",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="billing.organization",
+            ),
         ),
         migrations.CreateModel(
-            name='Charge',
+            name="Charge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('procedure_code', models.CharField(max_length=5, validators=[django.core.validators.RegexValidator('^([0-9]{4}[0-9FTU]|[A-V][0-9]{4})$', 'Not a CPT/HCPCS code.')], verbose_name='CPT/HCPCS')),
-                ('modifiers', models.JSONField(blank=True, default=list, help_text='Up to 4 two-character modifiers.')),
-                ('diagnosis_pointers', models.JSONField(default=list, help_text="1 to 4 positions in the encounter's diagnosis codes, in order.")),
-                ('units', models.DecimalField(decimal_places=3, default=Decimal('1'), max_digits=7, validators=[django.core.validators.MinValueValidator(Decimal('0.001'))])),
-                ('amount', models.DecimalField(decimal_places=2, help_text='Billed amount for all units.', max_digits=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('billed', 'Billed'), ('void', 'Void')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('encounter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='charges', to='billing.encounter')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "procedure_code",
+                    models.CharField(
+                        max_length=5,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^([0-9]{4}[0-9FTU]|[A-V][0-9]{4})$", "Not a CPT/HCPCS code."
+                            )
+                        ],
+                        verbose_name="CPT/HCPCS",
+                    ),
+                ),
+                (
+                    "modifiers",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Up to 4 two-character modifiers."
+                    ),
+                ),
+                (
+                    "diagnosis_pointers",
+                    models.JSONField(
+                        default=list,
+                        help_text="1 to 4 positions in the encounter's diagnosis codes, in order.",
+                    ),
+                ),
+                (
+                    "units",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=Decimal("1"),
+                        max_digits=7,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.001"))],
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Billed amount for all units.", max_digits=12
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("approved", "Approved"),
+                            ("billed", "Billed"),
+                            ("void", "Void"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="charges",
+                        to="billing.encounter",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['encounter', 'id'],
+                "ordering": ["encounter", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=80)),
-                ('table_name', models.CharField(max_length=80)),
-                ('record_id', models.CharField(blank=True, max_length=40)),
-                ('old_values', models.JSONField(blank=True, null=True)),
-                ('new_values', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=80)),
+                ("table_name", models.CharField(max_length=80)),
+                ("record_id", models.CharField(blank=True, max_length=40)),
+                ("old_values", models.JSONField(blank=True, null=True)),
+                ("new_values", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-            },
-        ),
-        migrations.AddField(
-            model_name='appointment',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization'),
-        ),
-        migrations.CreateModel(
-            name='Patient',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(blank=True, max_length=55, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=55, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter state code.')])),
-                ('zip_code', models.CharField(blank=True, max_length=9, validators=[django.core.validators.RegexValidator('^\\d{5}(\\d{4})?$', 'A ZIP code is 5 or 9 digits.')], verbose_name='ZIP')),
-                ('account_number', models.CharField(max_length=20)),
-                ('first_name', models.CharField(max_length=35)),
-                ('last_name', models.CharField(max_length=60)),
-                ('birth_date', models.DateField()),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male'), ('U', 'Unknown')], default='U', max_length=1)),
-                ('phone', models.CharField(blank=True, max_length=20)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-            ],
-            options={
-                'ordering': ['last_name', 'first_name'],
-            },
-        ),
-        migrations.AddField(
-            model_name='encounter',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='billing.patient'),
-        ),
-        migrations.AddField(
-            model_name='appointment',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appointments', to='billing.patient'),
-        ),
-        migrations.CreateModel(
-            name='Payer',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(blank=True, max_length=55, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=55, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter state code.')])),
-                ('zip_code', models.CharField(blank=True, max_length=9, validators=[django.core.validators.RegexValidator('^\\d{5}(\\d{4})?$', 'A ZIP code is 5 or 9 digits.')], verbose_name='ZIP')),
-                ('name', models.CharField(max_length=120)),
-                ('payer_id', models.CharField(help_text="The payer's own identifier (the electronic payer id lives on enrollments).", max_length=80, verbose_name='payer id')),
-                ('phone', models.CharField(blank=True, max_length=20)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-            ],
-            options={
-                'ordering': ['name'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Coverage',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.CharField(max_length=80, verbose_name='member id')),
-                ('group_number', models.CharField(blank=True, max_length=50, verbose_name='group')),
-                ('relationship', models.CharField(choices=[('18', 'Self'), ('01', 'Spouse'), ('19', 'Child'), ('G8', 'Other')], default='18', max_length=2)),
-                ('subscriber_first_name', models.CharField(blank=True, max_length=35)),
-                ('subscriber_last_name', models.CharField(blank=True, max_length=60)),
-                ('subscriber_birth_date', models.DateField(blank=True, null=True)),
-                ('order', models.PositiveSmallIntegerField(choices=[(1, 'Primary'), (2, 'Secondary'), (3, 'Tertiary')], default=1)),
-                ('effective_from', models.DateField()),
-                ('effective_to', models.DateField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverages', to='billing.patient')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverages', to='billing.payer')),
-            ],
-            options={
-                'ordering': ['patient', 'order', '-effective_from'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Claim',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('claim_number', models.CharField(help_text='Our patient control number (CLM01).', max_length=20)),
-                ('frequency_code', models.CharField(choices=[('1', '1 Original'), ('7', '7 Replacement'), ('8', '8 Void')], default='1', max_length=1)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('ready', 'Ready'), ('submitted', 'Submitted'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('partially_paid', 'Partially paid'), ('denied', 'Denied'), ('reversed', 'Reversed'), ('voided', 'Voided')], default='draft', max_length=16)),
-                ('payer_claim_control_number', models.CharField(blank=True, max_length=50)),
-                ('total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12)),
-                ('version', models.PositiveIntegerField(default=1, help_text="Goes up each time the claim's content changes.")),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('charges', models.ManyToManyField(blank=True, related_name='claims', to='billing.charge')),
-                ('coverage', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.coverage')),
-                ('encounter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.encounter')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.payer')),
-            ],
-            options={
-                'ordering': ['-created_at', '-id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Provider',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=35)),
-                ('last_name', models.CharField(max_length=60)),
-                ('credential', models.CharField(blank=True, help_text='MD, DO, NP, PA-C…', max_length=20)),
-                ('npi', models.CharField(max_length=10, validators=[billing.validators.validate_npi], verbose_name='NPI')),
-                ('taxonomy_code', models.CharField(blank=True, max_length=10, validators=[django.core.validators.RegexValidator('^[0-9A-Z]{9}X$', 'A taxonomy code is 10 characters.')])),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-            ],
-            options={
-                'ordering': ['last_name', 'first_name'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='encounter',
-            name='provider',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='billing.provider'),
+            model_name="appointment",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="billing.organization",
+            ),
+        ),
+        migrations.CreateModel(
+            name="Patient",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=55, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=55, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True,
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter state code."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "zip_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=9,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{5}(\\d{4})?$", "A ZIP code is 5 or 9 digits."
+                            )
+                        ],
+                        verbose_name="ZIP",
+                    ),
+                ),
+                ("account_number", models.CharField(max_length=20)),
+                ("first_name", models.CharField(max_length=35)),
+                ("last_name", models.CharField(max_length=60)),
+                ("birth_date", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("F", "Female"), ("M", "Male"), ("U", "Unknown")],
+                        default="U",
+                        max_length=1,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["last_name", "first_name"],
+            },
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='provider',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='billing.provider'),
+            model_name="encounter",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="encounters",
+                to="billing.patient",
+            ),
+        ),
+        migrations.AddField(
+            model_name="appointment",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="appointments",
+                to="billing.patient",
+            ),
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Payer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('codes', models.JSONField(default=list)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=55, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=55, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True,
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter state code."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "zip_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=9,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{5}(\\d{4})?$", "A ZIP code is 5 or 9 digits."
+                            )
+                        ],
+                        verbose_name="ZIP",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "payer_id",
+                    models.CharField(
+                        help_text="The payer's own identifier (the electronic payer id lives on enrollments).",
+                        max_length=80,
+                        verbose_name="payer id",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Coverage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='billing.organization')),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='billing.role')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("member_id", models.CharField(max_length=80, verbose_name="member id")),
+                ("group_number", models.CharField(blank=True, max_length=50, verbose_name="group")),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("18", "Self"),
+                            ("01", "Spouse"),
+                            ("19", "Child"),
+                            ("G8", "Other"),
+                        ],
+                        default="18",
+                        max_length=2,
+                    ),
+                ),
+                ("subscriber_first_name", models.CharField(blank=True, max_length=35)),
+                ("subscriber_last_name", models.CharField(blank=True, max_length=60)),
+                ("subscriber_birth_date", models.DateField(blank=True, null=True)),
+                (
+                    "order",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Primary"), (2, "Secondary"), (3, "Tertiary")], default=1
+                    ),
+                ),
+                ("effective_from", models.DateField()),
+                ("effective_to", models.DateField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coverages",
+                        to="billing.patient",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverages",
+                        to="billing.payer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name'],
+                "ordering": ["patient", "order", "-effective_from"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('charge', 'Charge'), ('insurance_payment', 'Insurance payment'), ('patient_payment', 'Patient payment'), ('adjustment', 'Adjustment'), ('write_off', 'Write-off'), ('reversal', 'Reversal')], max_length=20)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('posted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('source_table', models.CharField(blank=True, max_length=60)),
-                ('source_id', models.CharField(blank=True, max_length=40)),
-                ('memo', models.CharField(blank=True, max_length=200)),
-                ('charge', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='billing.charge')),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='billing.claim')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('encounter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='billing.encounter')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "claim_number",
+                    models.CharField(
+                        help_text="Our patient control number (CLM01).", max_length=20
+                    ),
+                ),
+                (
+                    "frequency_code",
+                    models.CharField(
+                        choices=[("1", "1 Original"), ("7", "7 Replacement"), ("8", "8 Void")],
+                        default="1",
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("ready", "Ready"),
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("partially_paid", "Partially paid"),
+                            ("denied", "Denied"),
+                            ("reversed", "Reversed"),
+                            ("voided", "Voided"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("payer_claim_control_number", models.CharField(blank=True, max_length=50)),
+                (
+                    "total",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=12),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1, help_text="Goes up each time the claim's content changes."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "charges",
+                    models.ManyToManyField(blank=True, related_name="claims", to="billing.charge"),
+                ),
+                (
+                    "coverage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="billing.coverage",
+                    ),
+                ),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="billing.encounter",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="billing.payer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['posted_at', 'id'],
-                'indexes': [models.Index(fields=['organization', 'encounter'], name='billing_led_organiz_fbb112_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('amount__gt', 0), ('kind', 'charge')), models.Q(('amount__lt', 0), ('kind__in', ['insurance_payment', 'patient_payment', 'write_off'])), models.Q(('kind__in', ['adjustment', 'reversal']), models.Q(('amount', 0), _negated=True)), _connector='OR'), name='ledger_entry_sign_matches_kind')],
+                "ordering": ["-created_at", "-id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Provider",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=35)),
+                ("last_name", models.CharField(max_length=60)),
+                (
+                    "credential",
+                    models.CharField(blank=True, help_text="MD, DO, NP, PA-C…", max_length=20),
+                ),
+                (
+                    "npi",
+                    models.CharField(
+                        max_length=10,
+                        validators=[billing.validators.validate_npi],
+                        verbose_name="NPI",
+                    ),
+                ),
+                (
+                    "taxonomy_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Z]{9}X$", "A taxonomy code is 10 characters."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["last_name", "first_name"],
+            },
+        ),
+        migrations.AddField(
+            model_name="encounter",
+            name="provider",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="encounters",
+                to="billing.provider",
+            ),
+        ),
+        migrations.AddField(
+            model_name="appointment",
+            name="provider",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="appointments",
+                to="billing.provider",
+            ),
+        ),
+        migrations.CreateModel(
+            name="Role",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                ("codes", models.JSONField(default=list)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="billing.organization",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["name"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Membership",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="billing.organization",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="billing.role",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["organization__name"],
+            },
+        ),
+        migrations.CreateModel(
+            name="LedgerEntry",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("charge", "Charge"),
+                            ("insurance_payment", "Insurance payment"),
+                            ("patient_payment", "Patient payment"),
+                            ("adjustment", "Adjustment"),
+                            ("write_off", "Write-off"),
+                            ("reversal", "Reversal"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("posted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("source_table", models.CharField(blank=True, max_length=60)),
+                ("source_id", models.CharField(blank=True, max_length=40)),
+                ("memo", models.CharField(blank=True, max_length=200)),
+                (
+                    "charge",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="billing.charge",
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="billing.encounter",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["posted_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "encounter"], name="billing_led_organiz_fbb112_idx"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("amount__gt", 0), ("kind", "charge")),
+                            models.Q(
+                                ("amount__lt", 0),
+                                ("kind__in", ["insurance_payment", "patient_payment", "write_off"]),
+                            ),
+                            models.Q(
+                                ("kind__in", ["adjustment", "reversal"]),
+                                models.Q(("amount", 0), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="ledger_entry_sign_matches_kind",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='employer',
-            constraint=models.UniqueConstraint(fields=('organization', 'guarantor_id'), name='employer_unique_guarantor_id'),
+            model_name="employer",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "guarantor_id"), name="employer_unique_guarantor_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='charge',
-            index=models.Index(fields=['organization', 'status'], name='billing_cha_organiz_fb15a5_idx'),
+            model_name="charge",
+            index=models.Index(
+                fields=["organization", "status"], name="billing_cha_organiz_fb15a5_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='charge',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='charge_amount_not_negative'),
+            model_name="charge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)), name="charge_amount_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='charge',
-            constraint=models.CheckConstraint(condition=models.Q(('units__gt', 0)), name='charge_units_positive'),
+            model_name="charge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("units__gt", 0)), name="charge_units_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditlog',
-            index=models.Index(fields=['organization', '-created_at'], name='billing_aud_organiz_a127af_idx'),
+            model_name="auditlog",
+            index=models.Index(
+                fields=["organization", "-created_at"], name="billing_aud_organiz_a127af_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditlog',
-            index=models.Index(fields=['organization', 'action', '-created_at'], name='billing_aud_organiz_aa937d_idx'),
+            model_name="auditlog",
+            index=models.Index(
+                fields=["organization", "action", "-created_at"],
+                name="billing_aud_organiz_aa937d_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['organization', 'last_name', 'first_name'], name='billing_pat_organiz_47aae4_idx'),
+            model_name="patient",
+            index=models.Index(
+                fields=["organization", "last_name", "first_name"],
+                name="billing_pat_organiz_47aae4_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('organization', 'account_number'), name='patient_unique_account_number'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "account_number"), name="patient_unique_account_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payer',
-            constraint=models.UniqueConstraint(fields=('organization', 'payer_id'), name='payer_unique_payer_id'),
+            model_name="payer",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "payer_id"), name="payer_unique_payer_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='coverage',
-            index=models.Index(fields=['organization', 'member_id'], name='billing_cov_organiz_45311a_idx'),
+            model_name="coverage",
+            index=models.Index(
+                fields=["organization", "member_id"], name="billing_cov_organiz_45311a_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='coverage_dates_in_order'),
+            model_name="coverage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("effective_to__isnull", True),
+                    ("effective_to__gte", models.F("effective_from")),
+                    _connector="OR",
+                ),
+                name="coverage_dates_in_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.UniqueConstraint(condition=models.Q(('effective_to__isnull', True)), fields=('patient', 'order'), name='coverage_one_open_per_order'),
+            model_name="coverage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("effective_to__isnull", True)),
+                fields=("patient", "order"),
+                name="coverage_one_open_per_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['organization', 'status'], name='billing_cla_organiz_8fde0c_idx'),
+            model_name="claim",
+            index=models.Index(
+                fields=["organization", "status"], name="billing_cla_organiz_8fde0c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(fields=('organization', 'claim_number'), name='claim_unique_claim_number'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "claim_number"), name="claim_unique_claim_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('total__gte', 0)), name='claim_total_not_negative'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total__gte", 0)), name="claim_total_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='provider',
-            constraint=models.UniqueConstraint(fields=('organization', 'npi'), name='provider_unique_npi'),
+            model_name="provider",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "npi"), name="provider_unique_npi"
+            ),
         ),
         migrations.AddIndex(
-            model_name='encounter',
-            index=models.Index(fields=['organization', 'date_of_service'], name='billing_enc_organiz_2a5a09_idx'),
+            model_name="encounter",
+            index=models.Index(
+                fields=["organization", "date_of_service"], name="billing_enc_organiz_2a5a09_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['organization', 'scheduled_at'], name='billing_app_organiz_05626c_idx'),
+            model_name="appointment",
+            index=models.Index(
+                fields=["organization", "scheduled_at"], name="billing_app_organiz_05626c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='role_unique_name_per_organization'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name"), name="role_unique_name_per_organization"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization__isnull', True)), fields=('name',), name='role_unique_builtin_name'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization__isnull", True)),
+                fields=("name",),
+                name="role_unique_builtin_name",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'organization'), name='membership_unique_user_organization'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "organization"), name="membership_unique_user_organization"
+            ),
         ),
     ]

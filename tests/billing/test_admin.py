@@ -16,7 +16,9 @@ def staff_admin(admin_user):
     return admin_user
 
 
-def test_it_shows_a_staff_org_admin_only_the_active_organizations_rows(login, staff_admin, org, other_org):
+def test_it_shows_a_staff_org_admin_only_the_active_organizations_rows(
+    login, staff_admin, org, other_org
+):
     factories.PayerFactory(organization=org, name="Ours Health")
     factories.PayerFactory(organization=other_org, name="Theirs Health")
     html = login(staff_admin).get(reverse("admin:billing_payer_changelist")).content.decode()
@@ -44,8 +46,16 @@ def test_it_audits_a_change_made_in_the_admin(login, staff_admin, org):
     payer = factories.PayerFactory(organization=org, name="Old Name", payer_id="11111")
     response = login(staff_admin).post(
         reverse("admin:billing_payer_change", args=[payer.pk]),
-        {"name": "New Name", "payer_id": "11111", "address_line1": "", "address_line2": "",
-         "city": "", "state": "", "zip_code": "", "phone": ""},
+        {
+            "name": "New Name",
+            "payer_id": "11111",
+            "address_line1": "",
+            "address_line2": "",
+            "city": "",
+            "state": "",
+            "zip_code": "",
+            "phone": "",
+        },
     )
     assert response.status_code == 302
     assert Payer.objects.get(pk=payer.pk).name == "New Name"
@@ -57,6 +67,8 @@ def test_it_audits_a_change_made_in_the_admin(login, staff_admin, org):
 def test_it_never_lets_anyone_edit_the_ledger_or_the_audit_log_by_hand(login, staff_admin, org):
     entry = factories.LedgerEntryFactory(organization=org, encounter__patient__organization=org)
     client = login(staff_admin)
-    response = client.post(reverse("admin:billing_ledgerentry_change", args=[entry.pk]), {"amount": "1.00"})
+    response = client.post(
+        reverse("admin:billing_ledgerentry_change", args=[entry.pk]), {"amount": "1.00"}
+    )
     assert response.status_code == 403
     assert client.post(reverse("admin:billing_ledgerentry_add"), {}).status_code == 403

@@ -49,7 +49,9 @@ def test_it_answers_htmx_with_only_the_rows(login, manager, org):
 
 
 def test_it_says_when_there_is_nothing(login, manager):
-    assert "Nothing has been audited yet." in login(manager).get(reverse("audit_log")).content.decode()
+    assert (
+        "Nothing has been audited yet." in login(manager).get(reverse("audit_log")).content.decode()
+    )
 
 
 def test_it_refuses_members_without_the_audit_code(login, clerk, org):

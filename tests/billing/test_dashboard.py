@@ -20,7 +20,9 @@ def _charges(org, statuses):
     return encounter
 
 
-def test_it_shows_counts_of_charges_and_claims_by_status_from_the_database(login, admin_user, org, other_org):
+def test_it_shows_counts_of_charges_and_claims_by_status_from_the_database(
+    login, admin_user, org, other_org
+):
     _charges(org, ["draft", "draft", "approved", "billed", "void"])
     factories.ClaimFactory(encounter=_charges(org, []), status=Claim.Status.PAID)
     factories.ClaimFactory(encounter=_charges(org, []), status=Claim.Status.REJECTED)
@@ -43,10 +45,14 @@ def test_it_shows_counts_of_charges_and_claims_by_status_from_the_database(login
 def test_it_shows_the_open_balance_derived_from_the_ledger(login, admin_user, org, other_org):
     owing = _charges(org, [])
     factories.LedgerEntryFactory(encounter=owing, amount=Decimal("200.00"))
-    factories.LedgerEntryFactory(encounter=owing, kind="insurance_payment", amount=Decimal("-150.25"))
+    factories.LedgerEntryFactory(
+        encounter=owing, kind="insurance_payment", amount=Decimal("-150.25")
+    )
     settled = _charges(org, [])
     factories.LedgerEntryFactory(encounter=settled, amount=Decimal("80.00"))
-    factories.LedgerEntryFactory(encounter=settled, kind="patient_payment", amount=Decimal("-90.00"))
+    factories.LedgerEntryFactory(
+        encounter=settled, kind="patient_payment", amount=Decimal("-90.00")
+    )
     foreign = _charges(other_org, [])
     factories.LedgerEntryFactory(encounter=foreign, amount=Decimal("999.00"))
 
@@ -59,9 +65,18 @@ def test_it_shows_the_open_balance_derived_from_the_ledger(login, admin_user, or
 
 def test_it_ages_open_balances_by_date_of_service(login, admin_user, org):
     today = timezone.localdate()
-    for days, owed in [(0, "10.00"), (30, "1.00"), (31, "20.00"), (75, "30.00"), (91, "40.00"), (400, "2.00")]:
+    for days, owed in [
+        (0, "10.00"),
+        (30, "1.00"),
+        (31, "20.00"),
+        (75, "30.00"),
+        (91, "40.00"),
+        (400, "2.00"),
+    ]:
         encounter = factories.EncounterFactory(
-            organization=org, patient__organization=org, date_of_service=today - timedelta(days=days)
+            organization=org,
+            patient__organization=org,
+            date_of_service=today - timedelta(days=days),
         )
         factories.LedgerEntryFactory(encounter=encounter, amount=Decimal(owed))
 

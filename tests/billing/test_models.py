@@ -45,14 +45,21 @@ def test_the_ledger_refuses_amounts_whose_sign_does_not_match_the_kind(kind, amo
     encounter = factories.EncounterFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
-            organization=encounter.organization, encounter=encounter, kind=kind, amount=Decimal(amount)
+            organization=encounter.organization,
+            encounter=encounter,
+            kind=kind,
+            amount=Decimal(amount),
         )
 
 
 @pytest.mark.django_db
 def test_an_encounters_balance_is_the_sum_of_its_ledger():
     encounter = factories.EncounterFactory()
-    for kind, amount in [("charge", "120.00"), ("insurance_payment", "-80.00"), ("adjustment", "-15.50")]:
+    for kind, amount in [
+        ("charge", "120.00"),
+        ("insurance_payment", "-80.00"),
+        ("adjustment", "-15.50"),
+    ]:
         factories.LedgerEntryFactory(encounter=encounter, kind=kind, amount=Decimal(amount))
     assert encounter.balance == Decimal("24.50")
     annotated = type(encounter).objects.with_balance().get(pk=encounter.pk)
@@ -63,7 +70,9 @@ def test_an_encounters_balance_is_the_sum_of_its_ledger():
 def test_a_row_cannot_point_at_another_organizations_record(org, other_org):
     patient = factories.PatientFactory(organization=org)
     foreign_payer = factories.PayerFactory(organization=other_org)
-    coverage = factories.CoverageFactory.build(patient=patient, organization=org, payer=foreign_payer)
+    coverage = factories.CoverageFactory.build(
+        patient=patient, organization=org, payer=foreign_payer
+    )
     with pytest.raises(ValidationError) as excinfo:
         coverage.full_clean()
     assert "payer" in excinfo.value.message_dict
@@ -73,7 +82,10 @@ def test_a_row_cannot_point_at_another_organizations_record(org, other_org):
 def test_a_charge_checks_codes_modifiers_and_pointers():
     encounter = factories.EncounterFactory(diagnosis_codes=["E11.9", "I10"])
     good = factories.ChargeFactory.build(
-        encounter=encounter, organization=encounter.organization, modifiers=["25"], diagnosis_pointers=[1, 2]
+        encounter=encounter,
+        organization=encounter.organization,
+        modifiers=["25"],
+        diagnosis_pointers=[1, 2],
     )
     good.full_clean()
     bad = factories.ChargeFactory.build(

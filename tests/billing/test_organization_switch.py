@@ -18,7 +18,9 @@ def admin_in_both(admin_user, other_org):
     return admin_user
 
 
-def test_it_offers_the_switcher_only_to_members_of_several_organizations(login, admin_in_both, clerk):
+def test_it_offers_the_switcher_only_to_members_of_several_organizations(
+    login, admin_in_both, clerk
+):
     assert 'name="organization"' in login(admin_in_both).get(reverse("dashboard")).content.decode()
     assert 'name="organization"' not in login(clerk).get(reverse("dashboard")).content.decode()
 
@@ -27,7 +29,9 @@ def test_it_switches_organization_and_remembers_it_for_the_next_login(
     login, admin_in_both, org, other_org
 ):
     client = login(admin_in_both)
-    response = client.post(reverse("organization_switch"), {"organization": other_org.pk}, follow=True)
+    response = client.post(
+        reverse("organization_switch"), {"organization": other_org.pk}, follow=True
+    )
 
     html = response.content.decode()
     assert f"You are now working in {other_org.name}" in html
@@ -44,7 +48,9 @@ def test_it_switches_organization_and_remembers_it_for_the_next_login(
     assert f'value="{other_org.pk}" selected' in fresh.get(reverse("dashboard")).content.decode()
 
 
-def test_it_answers_404_for_an_organization_the_user_is_not_a_member_of(login, clerk, other_org, org):
+def test_it_answers_404_for_an_organization_the_user_is_not_a_member_of(
+    login, clerk, other_org, org
+):
     client = login(clerk)
     response = client.post(reverse("organization_switch"), {"organization": other_org.pk})
     assert response.status_code == 404

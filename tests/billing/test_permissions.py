@@ -44,7 +44,9 @@ def test_the_builtin_roles_hold_the_codes_of_the_table(code):
 def test_has_perm_answers_for_the_active_organization_only(org, other_org):
     user = factories.UserFactory(username="two-hats")
     factories.MembershipFactory(user=user, organization=org, role=factories.role(ORG_ADMIN_ROLE))
-    factories.MembershipFactory(user=user, organization=other_org, role=factories.role(BILLING_CLERK_ROLE))
+    factories.MembershipFactory(
+        user=user, organization=other_org, role=factories.role(BILLING_CLERK_ROLE)
+    )
 
     assert not user.has_perm("pm.org.admin")  # no organization active: nothing
     with tenant_context(org):
@@ -67,7 +69,7 @@ def test_an_organization_may_define_its_own_role(org, other_org):
 def test_a_role_refuses_unknown_codes(org):
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError, match="pm.made.up"):
+    with pytest.raises(ValidationError, match=r"pm\.made\.up"):
         Role(organization=org, name="Bad", codes=["pm.made.up"]).full_clean()
 
 

@@ -20,7 +20,9 @@ def _practice_data(org, *, charges: dict[str, int], claims: dict[str, int], owed
         factories.ChargeFactory.create_batch(count, encounter=encounter, status=status)
     coverage = factories.CoverageFactory(patient=encounter.patient)
     for status, count in claims.items():
-        factories.ClaimFactory.create_batch(count, encounter=encounter, coverage=coverage, status=status)
+        factories.ClaimFactory.create_batch(
+            count, encounter=encounter, coverage=coverage, status=status
+        )
     factories.LedgerEntryFactory(encounter=encounter, amount=Decimal(owed))
 
 
@@ -30,7 +32,9 @@ def test_admin_logs_in_switches_organization_and_sees_each_dashboards_numbers(
     factories.MembershipFactory(
         user=admin_user, organization=other_org, role=factories.role(BILLING_MANAGER_ROLE)
     )
-    _practice_data(org, charges={"draft": 3, "approved": 2, "billed": 4}, claims={"paid": 2}, owed="1234.50")
+    _practice_data(
+        org, charges={"draft": 3, "approved": 2, "billed": 4}, claims={"paid": 2}, owed="1234.50"
+    )
     _practice_data(other_org, charges={"draft": 1}, claims={"denied": 3}, owed="20.00")
 
     page.goto("/")
