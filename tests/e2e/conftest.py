@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import CHROMIUM
 
@@ -41,6 +42,9 @@ def page(live_server, monkeypatch):
         finally:
             context.close()
             browser.close()
+            # Code run while Playwright's loop is up gets its own database connection
+            # (Django keys connections by context); close it, or it outlives the test.
+            connections.close_all()
 
 
 def screenshot(page, name: str) -> Path:
