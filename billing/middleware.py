@@ -5,7 +5,7 @@ import zoneinfo
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from billing.selectors import active_membership
+from billing.selectors.core import active_membership
 from billing.tenancy import tenant_context
 
 

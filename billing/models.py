@@ -625,3 +625,49 @@ class AuditLog(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.table_name}#{self.record_id}"
+
+
+class ClaimStatusChange(TenantModel):
+    """One step of a claim's status history, written by the service that moves it."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=Claim.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Claim.Status.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["organization", "claim", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim} {self.from_status or '—'} → {self.to_status}"
+
+
+class ApiKey(models.Model):
+    """A user's key for one organization's API. Only a hash is stored; the key is shown
+    once, when it is created. A directory table, like memberships."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, unique=True, help_text="Shown to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -173,3 +173,25 @@ class AuditLogFactory(factory.django.DjangoModelFactory):
     action = "test.action"
     table_name = "billing_patient"
     record_id = "1"
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Appointment
+
+    patient = factory.SubFactory(PatientFactory)
+    organization = factory.SelfAttribute("patient.organization")
+    provider = factory.SubFactory(
+        ProviderFactory, organization=factory.SelfAttribute("..organization")
+    )
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=2))
+
+
+class ClaimStatusChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ClaimStatusChange
+
+    claim = factory.SubFactory(ClaimFactory)
+    organization = factory.SelfAttribute("claim.organization")
+    from_status = ""
+    to_status = models.Claim.Status.DRAFT

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from billing import permissions, selectors, services
-from billing.forms import AuditFilterForm, OrganizationSwitchForm
+from billing import permissions
+from billing.forms.core import AuditFilterForm, OrganizationSwitchForm
 from billing.http import OrgRequest, code_required, member_required
+from billing.listing import paginate, render_list
+from billing.selectors import core as selectors
+from billing.services import organizations as services
 
 
 class LoginView(auth_views.LoginView):
@@ -51,15 +53,11 @@ def audit_log(request: OrgRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     action = form.cleaned_data["action"] if form.is_valid() else ""
     rows = selectors.audit_log_page_queryset(request.organization, action=action)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {
-        "page": page,
+        "page": paginate(request, rows),
         "action": action,
         "actions": selectors.audit_actions(request.organization),
     }
-    template = "billing/audit_log.html"
-    if request.htmx and request.htmx.target == "audit-rows":
-        template += "#rows"
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    return response
+    return render_list(
+        request, "billing/audit_log.html", context, partial="rows", target="audit-rows"
+    )
