@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from billing.models import Charge, Claim
 from billing.permissions import BILLING_MANAGER_ROLE
-from billing.selectors import dashboard_numbers
+from billing.selectors.core import dashboard_numbers
 from tests import factories
 from tests.e2e.conftest import screenshot
 
