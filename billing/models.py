@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from billing import permissions
@@ -22,6 +22,14 @@ from billing.validators import validate_npi, validate_tax_id, validate_time_zone
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def money_sum(expression: str, **extra) -> Round:
+    """SUM of a money column, rounded to cents. SQLite adds decimals as floating point, so
+    a settled ledger could sum to 1.4e-14 and look unpaid; PostgreSQL's numeric is exact
+    and the rounding changes nothing there."""
+    return Round(Sum(expression, **extra), 2, output_field=models.DecimalField(**MONEY))
+
 
 US_STATE = RegexValidator(r"^[A-Z]{2}$", "Use the two-letter state code.")
 ZIP_CODE = RegexValidator(r"^\d{5}(\d{4})?$", "A ZIP code is 5 or 9 digits.")
@@ -365,7 +373,7 @@ class EncounterQuerySet(TenantQuerySet):
         ledger = (
             LedgerEntry.objects.filter(encounter=models.OuterRef("pk"))
             .values("encounter")
-            .annotate(total=Sum("amount"))
+            .annotate(total=money_sum("amount"))
             .values("total")
         )
         return self.annotate(
@@ -420,7 +428,7 @@ class Encounter(TenantModel):
         """The sum of the ledger: charges minus payments and adjustments."""
         if "ledger_balance" in self.__dict__:
             return self.ledger_balance
-        total = self.ledger_entries.aggregate(total=Sum("amount"))["total"]
+        total = self.ledger_entries.aggregate(total=money_sum("amount"))["total"]
         return total if total is not None else ZERO
 
     def clean(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -17,6 +17,7 @@ from billing.models import (
     Membership,
     Organization,
     User,
+    money_sum,
 )
 
 
@@ -46,7 +47,7 @@ def _by_status(queryset, choices, amount_field: str) -> list[tuple[str, str, int
     rows = {
         status: (count, total)
         for status, count, total in queryset.values_list("status")
-        .annotate(n=Count("pk"), total=Coalesce(Sum(amount_field), ZERO))
+        .annotate(n=Count("pk"), total=Coalesce(money_sum(amount_field), ZERO))
         .order_by()
     }
     return [(value, label, *rows.get(value, (0, ZERO))) for value, label in choices]
@@ -57,7 +58,7 @@ def open_balance_aging(organization: Organization, today: datetime.date) -> dict
     open_encounters = (
         LedgerEntry.objects.for_organization(organization)
         .values("encounter")
-        .annotate(balance=Sum("amount"), date_of_service=Max("encounter__date_of_service"))
+        .annotate(balance=money_sum("amount"), date_of_service=Max("encounter__date_of_service"))
         .filter(balance__gt=0)
         .order_by()
     )
@@ -66,9 +67,9 @@ def open_balance_aging(organization: Organization, today: datetime.date) -> dict
         window = Q(date_of_service__lte=today - datetime.timedelta(days=low))
         if high is not None:
             window &= Q(date_of_service__gte=today - datetime.timedelta(days=high))
-        buckets[name] = Coalesce(Sum("balance", filter=window), ZERO)
+        buckets[name] = Coalesce(money_sum("balance", filter=window), ZERO)
     totals = open_encounters.aggregate(
-        total=Coalesce(Sum("balance"), ZERO), count=Count("encounter"), **buckets
+        total=Coalesce(money_sum("balance"), ZERO), count=Count("encounter"), **buckets
     )
     return {
         "open_balance": totals["total"],

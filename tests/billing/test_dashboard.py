@@ -94,3 +94,16 @@ def test_it_lists_in_the_menu_only_pages_the_member_may_open(login, clerk, manag
     assert "Audit Log" not in clerk_html
     manager_html = login(manager).get(reverse("dashboard")).content.decode()
     assert reverse("audit_log") in manager_html
+
+
+def test_it_does_not_count_a_settled_encounter_whose_sum_is_a_float_crumb(login, admin_user, org):
+    # 0.30 - 0.10 - 0.20 is 5.5e-17 in floating point, which SQLite uses to add decimals.
+    encounter = factories.EncounterFactory(organization=org, patient__organization=org)
+    factories.LedgerEntryFactory(encounter=encounter, amount=Decimal("0.30"))
+    for paid in ("-0.10", "-0.20"):
+        factories.LedgerEntryFactory(encounter=encounter, kind="patient_payment", amount=Decimal(paid))
+
+    html = login(admin_user).get(reverse("dashboard")).content.decode()
+
+    assert 'data-testid="open-encounters">0<' in html
+    assert encounter.balance == Decimal("0.00")
