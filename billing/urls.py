@@ -39,6 +39,7 @@ urlpatterns = [
     path("pm/charges", charges.charge_list, name="charge_list"),
     path("pm/encounters/<int:pk>/charges/new", charges.charge_add, name="charge_add"),
     path("pm/charges/<int:pk>/edit", charges.charge_edit, name="charge_edit"),
+    path("pm/charges/<int:pk>/void", charges.charge_void, name="charge_void"),
     # claims
     path("pm/claims", claims.claim_list, name="claim_list"),
     path("pm/claims/<int:pk>", claims.claim_detail, name="claim_detail"),
@@ -49,7 +50,24 @@ urlpatterns = [
     # organization
     path("pm/settings", organization.organization_settings, name="organization_settings"),
     path("pm/settings/members", organization.member_list, name="member_list"),
+    path("pm/settings/members/new", organization.member_add, name="member_add"),
+    path(
+        "pm/settings/members/<int:pk>/role",
+        organization.member_change_role,
+        name="member_change_role",
+    ),
+    path("pm/settings/members/<int:pk>/remove", organization.member_remove, name="member_remove"),
+    path(
+        "pm/settings/api-keys/<int:pk>/revoke",
+        organization.member_api_key_revoke,
+        name="member_api_key_revoke",
+    ),
     path("pm/settings/roles", organization.role_list, name="role_list"),
+    path("pm/settings/roles/new", organization.role_add, name="role_add"),
+    path("pm/settings/roles/<int:pk>/edit", organization.role_edit, name="role_edit"),
+    path("pm/settings/roles/<int:pk>/delete", organization.role_delete, name="role_delete"),
     # api_keys
     path("pm/account/api-keys", api_keys.api_key_list, name="api_key_list"),
+    path("pm/account/api-keys/new", api_keys.api_key_create, name="api_key_create"),
+    path("pm/account/api-keys/<int:pk>/revoke", api_keys.api_key_revoke, name="api_key_revoke"),
 ]

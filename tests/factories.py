@@ -195,3 +195,30 @@ class ClaimStatusChangeFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("claim.organization")
     from_status = ""
     to_status = models.Claim.Status.DRAFT
+
+
+# --- organization settings and API keys ---------------------------------------------------
+
+
+class OrganizationRoleFactory(factory.django.DjangoModelFactory):
+    """A role an organization defined for itself."""
+
+    class Meta:
+        model = models.Role
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Custom role {n}")
+    codes = factory.LazyFunction(lambda: ["can_see_billing"])
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """A stored key (its raw form is unknown); use services.api_keys to get a usable one."""
+
+    class Meta:
+        model = models.ApiKey
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Key {n}")
+    prefix = factory.Sequence(lambda n: f"{n:08x}")
+    key_hash = factory.Sequence(lambda n: f"{n:064x}")

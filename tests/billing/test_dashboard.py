@@ -97,11 +97,11 @@ def test_it_lists_in_the_menu_only_pages_the_member_may_open(login, clerk, manag
 
 
 def test_it_does_not_count_a_settled_encounter_whose_sum_is_a_float_crumb(login, admin_user, org):
-    # 0.30 - 0.10 - 0.20 is 5.5e-17 in floating point, which SQLite uses to add decimals.
+    # 0.10 + 0.20 - 0.30 is 5.5e-17 in floating point, which SQLite uses to add decimals.
     encounter = factories.EncounterFactory(organization=org, patient__organization=org)
-    factories.LedgerEntryFactory(encounter=encounter, amount=Decimal("0.30"))
-    for paid in ("-0.10", "-0.20"):
-        factories.LedgerEntryFactory(encounter=encounter, kind="patient_payment", amount=Decimal(paid))
+    for charged in ("0.10", "0.20"):
+        factories.LedgerEntryFactory(encounter=encounter, amount=Decimal(charged))
+    factories.LedgerEntryFactory(encounter=encounter, kind="patient_payment", amount=Decimal("-0.30"))
 
     html = login(admin_user).get(reverse("dashboard")).content.decode()
 

@@ -28,6 +28,7 @@ from billing.models import (
     Appointment,
     Charge,
     Claim,
+    ClaimStatusChange,
     Coverage,
     Employer,
     Encounter,
@@ -493,6 +494,7 @@ class PatientPlan:
     side: str = "R"
     had_surgery: bool = False
     injury: str = ""  # occupational: the injury code stem being treated
+    injury_seen: bool = False
 
 
 # --- the command -----------------------------------------------------------------------
@@ -551,10 +553,16 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(LOGIN_LINE))
 
+    def go_live(self, time_zone: str) -> dt.datetime:
+        """When the demo practices started using the system: before all their history."""
+        day = timezone.localdate() - dt.timedelta(days=HISTORY_DAYS + 120)
+        return dt.datetime(day.year, day.month, day.day, 9, tzinfo=ZoneInfo(time_zone))
+
     def ensure_organization(self, spec: Practice) -> Organization:
         organization, _ = Organization.objects.get_or_create(
             slug=spec.slug,
             defaults={
+                "created_at": self.go_live(spec.time_zone),
                 "name": spec.name,
                 "time_zone": spec.time_zone,
                 "billing_npi": npi_from_stem(spec.npi_stem),
@@ -575,22 +583,31 @@ class Command(BaseCommand):
     ) -> dict[str, User]:
         users = {}
         for spec in DEMO_USERS:
-            user, _ = User.objects.get_or_create(username=spec.username)
+            first_organization = organizations[spec.memberships[0][0]]
+            user, created = User.objects.get_or_create(
+                username=spec.username,
+                defaults={"date_joined": self.go_live(first_organization.time_zone)},
+            )
             user.first_name = spec.first_name
             user.last_name = spec.last_name
             user.email = f"{spec.username}@example.com"
             user.is_staff = spec.is_staff
             user.is_superuser = False
             user.is_active = True
-            user.last_organization = organizations[spec.memberships[0][0]]
-            if not user.check_password(PASSWORD):  # hashing is slow: only when needed
+            user.last_organization = first_organization
+            if created or not user.check_password(PASSWORD):  # hashing is slow: hash once
                 user.set_password(PASSWORD)
             user.save()
             for slug, role_name in spec.memberships:
+                organization = organizations[slug]
                 Membership.objects.update_or_create(
                     user=user,
-                    organization=organizations[slug],
+                    organization=organization,
                     defaults={"role": roles[role_name]},
+                    create_defaults={
+                        "role": roles[role_name],
+                        "created_at": self.go_live(organization.time_zone),
+                    },
                 )
             users[spec.username] = user
         return users
@@ -613,6 +630,7 @@ class Command(BaseCommand):
             f"({', '.join(f'{n} {s}' for s, n in sorted(charges.items()))}), "
             f"{sum(claims.values())} claims "
             f"({', '.join(f'{n} {s}' for s, n in sorted(claims.items()))}), "
+            f"{count(ClaimStatusChange)} claim status changes, "
             f"{count(LedgerEntry)} ledger entries."
         )
 
@@ -628,8 +646,10 @@ class OrganizationSeeder:
         self.fake = Faker("en_US")
         self.fake.seed_instance(spec.seed)
         self.tz = ZoneInfo(spec.time_zone)
-        self.now = timezone.now()
         self.today = timezone.localdate()
+        # History ends at close of business yesterday: nothing depends on the time of day,
+        # so two databases seeded on the same day get the same rows.
+        self.cutoff = self.at(self.today - dt.timedelta(days=1), 18)
         self.fees = ORTHO_FEES if spec.specialty == "orthopedics" else FEES
         self.booked: set[tuple[int, dt.datetime]] = set()
 
@@ -639,10 +659,10 @@ class OrganizationSeeder:
         return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz)
 
     def clamp(self, moment: dt.datetime) -> dt.datetime:
-        return min(moment, self.now - dt.timedelta(minutes=1))
+        return min(moment, self.cutoff)
 
     def later(self, start: dt.datetime, min_days: int, max_days: int) -> dt.datetime:
-        """A business-hours moment min..max days after start, never in the future."""
+        """A business-hours moment min..max days after start, never after the cutoff."""
         day = (start + dt.timedelta(days=self.rng.randint(min_days, max_days))).astimezone(self.tz)
         moment = self.at(day.date(), self.rng.randint(8, 17), self.rng.randrange(0, 60))
         return self.clamp(max(moment, start))
@@ -834,8 +854,7 @@ class OrganizationSeeder:
                 )[0],
             )
             if ortho:
-                plan.site = self.rng.choices(("knee", "shoulder", "back"), weights=(50, 32, 18))[0]
-                plan.side = self.rng.choice("RL")
+                self.orthopedic_problems(plan)
             if 18 <= age < 65 and self.rng.random() < 0.3:
                 plan.employer = self.rng.choices(
                     range(len(self.employers)), weights=self.employer_weights
@@ -909,9 +928,8 @@ class OrganizationSeeder:
             for p in self.payers
             if p != primary and self.payer_specs[p].plan in (COMMERCIAL, MILITARY)
         ]
-        return self.rng.choices(others, weights=[self.payer_specs[p].weight or 1 for p in others])[
-            0
-        ]
+        weights = [self.payer_specs[p].weight or 1 for p in others]
+        return self.rng.choices(others, weights=weights)[0]
 
     def coverage(self, plan: PatientPlan, payer: Payer, order: int, earliest: dt.date) -> Coverage:
         spec = self.payer_specs[payer]
@@ -1067,7 +1085,7 @@ class OrganizationSeeder:
         provider = plan.pcp if rng.random() < 0.8 else rng.randrange(len(self.providers))
         place = PlaceOfService.OFFICE
         if occupational:
-            return self.occupational_visit(plan, day, provider)
+            return self.occupational_visit(plan, provider)
         first_visit = plan.visits == 0 and rng.random() < 0.35
         preventive_due = plan.last_preventive is None or (day - plan.last_preventive).days > 330
         options = ["acute", "follow_up", "preventive"]
@@ -1150,7 +1168,8 @@ class OrganizationSeeder:
             return [self.charge("90686", ["Z23"]), self.charge("90471", ["Z23"])]
         return []
 
-    def occupational_visit(self, plan: PatientPlan, day: dt.date, provider: int):
+    def occupational_visit(self, plan: PatientPlan, provider: int):
+        """Employer-paid care: pre-employment exams and work injuries with their follow-ups."""
         rng = self.rng
         if not plan.injury and rng.random() < 0.4:
             diagnoses = ["Z02.1"]
@@ -1177,6 +1196,26 @@ class OrganizationSeeder:
             charges = [self.charge("99203" if plan.visits == 0 else "99213", [code])]
         return "occupational", diagnoses, charges, PlaceOfService.OFFICE, provider
 
+    def orthopedic_problems(self, plan: PatientPlan) -> None:
+        """The complaint an orthopedic patient comes for: one joint (or the back), one side."""
+        rng = self.rng
+        plan.site = rng.choices(("knee", "shoulder", "back"), weights=(50, 32, 18))[0]
+        plan.side = rng.choice("RL")
+        right = plan.side == "R"
+        if plan.site == "knee":
+            plan.problems = ["M25.561" if right else "M25.562"]
+            if plan.age >= 45:
+                plan.problems.insert(0, "M17.11" if right else "M17.12")
+            if plan.age < 50 or rng.random() < 0.3:
+                plan.problems.insert(0, "S83.241A" if right else "S83.242A")
+        elif plan.site == "shoulder":
+            shoulder = (
+                ("M75.101", "M75.41", "M19.011") if right else ("M75.102", "M75.42", "M19.012")
+            )
+            plan.problems = [rng.choice(shoulder), "M25.511" if right else "M25.512"]
+        else:
+            plan.problems = [rng.choice(("M54.50", "M51.16", "M48.061")), "M54.16"]
+
     def ortho_visit(self, plan: PatientPlan, day: dt.date, occupational: bool):
         rng = self.rng
         right = plan.side == "R"
@@ -1192,24 +1231,15 @@ class OrganizationSeeder:
                 "shoulder": "S46.011" if right else "S46.012",
                 "back": "S39.012",
             }[plan.site]
-        if plan.site == "knee":
-            codes = ["M17.11" if right else "M17.12", "M25.561" if right else "M25.562"]
-            if plan.age < 50 or rng.random() < 0.3:
-                codes.insert(0, "S83.241A" if right else "S83.242A")
-            xray, injectable = "73562", True
-        elif plan.site == "shoulder":
-            codes = [
-                rng.choice(
-                    ("M75.101", "M75.41", "M19.011") if right else ("M75.102", "M75.42", "M19.012")
-                ),
-                "M25.511" if right else "M25.512",
-            ]
-            xray, injectable = "73030", True
-        else:
-            codes = [rng.choice(("M54.50", "M51.16", "M48.061")), "M54.16"]
-            xray, injectable = "72100", False
+        xray, injectable = {"knee": ("73562", True), "shoulder": ("73030", True)}.get(
+            plan.site, ("72100", False)
+        )
+        codes = list(plan.problems)
         if occupational:  # a work injury: the injury code leads
-            codes = [f"{plan.injury}{'A' if plan.visits == 0 else 'D'}", *codes[1:]]
+            codes = [f"{plan.injury}{'D' if plan.injury_seen else 'A'}", *codes[1:]]
+            plan.injury_seen = True
+        elif plan.had_surgery:  # after the operation, injuries are coded as subsequent care
+            codes = [c[:-1] + "D" if c.startswith("S") and c.endswith("A") else c for c in codes]
         diagnoses = codes[: rng.randint(1, len(codes))]
 
         if plan.visits == 0:
@@ -1217,13 +1247,8 @@ class OrganizationSeeder:
         else:
             options = ["follow_up", "injection", "therapy", "surgery", "telehealth"]
             meniscus = diagnoses[0].startswith("S83.24")
-            weights = [
-                35,
-                20 if injectable else 0,
-                30,
-                8 if meniscus and not plan.had_surgery else 0,
-                7,
-            ]
+            surgery = 15 if meniscus and not plan.had_surgery else 0
+            weights = [35, 20 if injectable else 0, 30, surgery, 7]
             kind = rng.choices(options, weights=weights)[0]
         place = PlaceOfService.OFFICE
         charges: list[ChargePlan] = []
@@ -1295,12 +1320,8 @@ class OrganizationSeeder:
                 if self.spec.specialty != "orthopedics"
                 else rng.randrange(len(self.providers))
             )
-            appointment = self.appointment(
-                plan, provider, rng.choice(upcoming), Appointment.Status.SCHEDULED
-            )
-            if appointment.scheduled_at <= self.now:
-                appointment.status = Appointment.Status.CHECKED_IN
-            extra.append(appointment)
+            day = rng.choice(upcoming)  # today's too stay scheduled, whatever the hour
+            extra.append(self.appointment(plan, provider, day, Appointment.Status.SCHEDULED))
         self.other_appointments = extra
 
     def appointment(
@@ -1332,7 +1353,7 @@ class OrganizationSeeder:
         if age <= 21:
             return self.rng.choices(
                 (Charge.Status.DRAFT, Charge.Status.APPROVED, Charge.Status.BILLED),
-                weights=(15, 45, 40),
+                weights=(15, 40, 45),
             )[0]
         return Charge.Status.BILLED
 
@@ -1340,15 +1361,16 @@ class OrganizationSeeder:
         age = (self.today - day).days
         S = Claim.Status
         if age <= 21:
-            table = {S.DRAFT: 15, S.READY: 25, S.SUBMITTED: 40, S.ACCEPTED: 15, S.REJECTED: 5}
+            table = {S.DRAFT: 20, S.READY: 30, S.SUBMITTED: 35, S.ACCEPTED: 10, S.REJECTED: 5}
         elif age <= 45:
             table = {
-                S.READY: 3,
+                S.DRAFT: 2,
+                S.READY: 6,
                 S.SUBMITTED: 20,
-                S.ACCEPTED: 30,
-                S.PAID: 30,
+                S.ACCEPTED: 28,
+                S.PAID: 28,
                 S.PARTIALLY_PAID: 4,
-                S.REJECTED: 6,
+                S.REJECTED: 5,
                 S.DENIED: 7,
             }
         elif age <= 90:
@@ -1359,8 +1381,8 @@ class OrganizationSeeder:
                 S.PARTIALLY_PAID: 7,
                 S.DENIED: 9,
                 S.REJECTED: 3,
-                S.REVERSED: 2,
-                S.VOIDED: 2,
+                S.REVERSED: 1,
+                S.VOIDED: 1,
             }
         else:
             table = {
@@ -1369,8 +1391,8 @@ class OrganizationSeeder:
                 S.PARTIALLY_PAID: 6,
                 S.DENIED: 8,
                 S.REJECTED: 1,
-                S.REVERSED: 3,
-                S.VOIDED: 3,
+                S.REVERSED: 1.5,
+                S.VOIDED: 1.5,
             }
         return self.rng.choices(list(table), weights=list(table.values()))[0]
 
@@ -1567,6 +1589,65 @@ class OrganizationSeeder:
             elif occupational and self.encounter_status[i] == Charge.Status.BILLED:
                 self.employer_money(encounter, total, charge_day)
         LedgerEntry.objects.bulk_create(self.ledger, batch_size=2000)
+        ClaimStatusChange.objects.bulk_create(
+            [change for claim in claims for change in self.status_history(claim)]
+        )
+
+    def status_history(self, claim: Claim) -> list[ClaimStatusChange]:
+        """The steps that brought the claim to its status, as claim_set_status records them:
+        people mark it ready, submit and void it; acknowledgements and ERAs do the rest."""
+        S = Claim.Status
+        steps: list[tuple[str, dt.datetime, User | None, str]] = []
+        if claim.status == S.DRAFT:
+            return []
+        ready = claim.created_at + dt.timedelta(minutes=self.rng.randint(5, 120))
+        if claim.submitted_at:
+            ready = min(ready, claim.submitted_at)
+        steps.append((S.READY, ready, self.poster, "Charges reviewed"))
+        if claim.submitted_at:
+            steps.append((S.SUBMITTED, claim.submitted_at, self.poster, "Sent in 837P batch"))
+        if claim.status == S.REJECTED:
+            moment = claim.submitted_at + dt.timedelta(hours=self.rng.randint(1, 6))
+            note = self.rng.choice(
+                (
+                    "277CA: subscriber id not found",
+                    "277CA: invalid diagnosis pointer",
+                    "999: rendering provider NPI missing",
+                )
+            )
+            steps.append((S.REJECTED, moment, None, note))
+        if claim.accepted_at:
+            steps.append((S.ACCEPTED, claim.accepted_at, None, "277CA: accepted by payer"))
+        era = getattr(claim, "era_at", None)
+        if claim.status in (S.PAID, S.REVERSED):
+            steps.append((S.PAID, era, None, "835 posted"))
+        if claim.status == S.PARTIALLY_PAID:
+            steps.append((S.PARTIALLY_PAID, era, None, "835 posted: some lines paid"))
+        if claim.status == S.REVERSED:
+            steps.append((S.REVERSED, claim.reversed_at, None, "835 reversal (claim adjustment)"))
+        if claim.status == S.DENIED:
+            moment = self.later(claim.accepted_at, 10, 25)
+            steps.append((S.DENIED, moment, None, "835: denied"))
+        if claim.status == S.VOIDED:
+            moment = self.later(claim.accepted_at, 3, 20)
+            steps.append((S.VOIDED, moment, self.poster, "Billed in error: voided (frequency 8)"))
+        changes = []
+        previous, moment = S.DRAFT, claim.created_at
+        for status, at, actor, note in steps:
+            moment = self.clamp(max(at, moment))
+            changes.append(
+                ClaimStatusChange(
+                    organization=self.org,
+                    claim=claim,
+                    from_status=previous,
+                    to_status=status,
+                    changed_at=moment,
+                    actor=actor,
+                    note=note,
+                )
+            )
+            previous = status
+        return changes
 
     def claim_money(self, encounter: Encounter, claim: Claim, total: Decimal) -> None:
         rng = self.rng
@@ -1574,7 +1655,7 @@ class OrganizationSeeder:
         age = (self.today - encounter.date_of_service).days
         payer = claim.payer.name
         if claim.status in (S.PAID, S.REVERSED, S.PARTIALLY_PAID):
-            era = self.later(claim.accepted_at, 12, 30)
+            era = claim.era_at = self.later(claim.accepted_at, 12, 30)
             trace = f"EFT {rng.randint(100_000_000, 999_999_999)}"
             if claim.status == S.PARTIALLY_PAID:
                 paid = share(total, 200, 450, rng)
@@ -1603,7 +1684,7 @@ class OrganizationSeeder:
                     claim=claim,
                 )
             if claim.status == S.REVERSED:
-                takeback = self.later(era, 20, 60)
+                takeback = claim.reversed_at = self.later(era, 20, 60)
                 self.entry(
                     encounter,
                     K.REVERSAL,
@@ -1654,7 +1735,8 @@ class OrganizationSeeder:
                 K.WRITE_OFF,
                 -total,
                 self.later(claim.accepted_at, 60, 120),
-                f"{payer} denial (timely filing) written off",
+                f"{payer} denial (CO-29 timely filing) written off",
+                claim=claim,
             )
 
     def employer_money(self, encounter: Encounter, total: Decimal, billed_at: dt.datetime) -> None:
