@@ -36,9 +36,9 @@ def _get_encounter(request: OrgRequest, pk: int) -> Encounter:
 @code_required(permissions.PATIENTS_EDIT)
 def encounter_add(request: OrgRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
-    form_kwargs = {"organization": request.organization, "patient": patient}
+    org = request.organization
     if request.method == "POST":
-        form = EncounterForm(request.POST, **form_kwargs)
+        form = EncounterForm(request.POST, organization=org, patient=patient)
         if form.is_valid():
             try:
                 encounter = services.encounter_create(
@@ -55,7 +55,9 @@ def encounter_add(request: OrgRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("encounter_detail", pk=encounter.pk)
     else:
-        form = EncounterForm(initial={"date_of_service": timezone.localdate()}, **form_kwargs)
+        form = EncounterForm(
+            initial={"date_of_service": timezone.localdate()}, organization=org, patient=patient
+        )
     return render(
         request,
         "billing/encounter_form.html",
@@ -67,9 +69,9 @@ def encounter_add(request: OrgRequest, pk: int) -> HttpResponse:
 @code_required(permissions.PATIENTS_EDIT)
 def encounter_edit(request: OrgRequest, pk: int) -> HttpResponse:
     encounter = _get_encounter(request, pk)
-    form_kwargs = {"organization": request.organization, "patient": encounter.patient}
+    org, patient = request.organization, encounter.patient
     if request.method == "POST":
-        form = EncounterForm(request.POST, **form_kwargs)
+        form = EncounterForm(request.POST, organization=org, patient=patient)
         if form.is_valid():
             try:
                 services.encounter_update(
@@ -92,12 +94,13 @@ def encounter_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 "guarantor_employer": encounter.guarantor_employer_id,
                 "diagnosis_codes": "\n".join(encounter.diagnosis_codes or []),
             },
-            **form_kwargs,
+            organization=org,
+            patient=patient,
         )
     return render(
         request,
         "billing/encounter_form.html",
-        {"form": form, "patient": encounter.patient, "encounter": encounter},
+        {"form": form, "patient": patient, "encounter": encounter},
     )
 
 
