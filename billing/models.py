@@ -363,7 +363,7 @@ class PlaceOfService(models.TextChoices):
 
 
 ICD10 = RegexValidator(
-    r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$", "Not an ICD-10-CM code shape (as J06.9)."
+    r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$", "Not an ICD-10-CM code shape (as J06.9)."
 )
 
 

@@ -101,7 +101,9 @@ def test_it_does_not_count_a_settled_encounter_whose_sum_is_a_float_crumb(login,
     encounter = factories.EncounterFactory(organization=org, patient__organization=org)
     for charged in ("0.10", "0.20"):
         factories.LedgerEntryFactory(encounter=encounter, amount=Decimal(charged))
-    factories.LedgerEntryFactory(encounter=encounter, kind="patient_payment", amount=Decimal("-0.30"))
+    factories.LedgerEntryFactory(
+        encounter=encounter, kind="patient_payment", amount=Decimal("-0.30")
+    )
 
     html = login(admin_user).get(reverse("dashboard")).content.decode()
 

@@ -109,3 +109,9 @@ def test_an_encounter_refuses_codes_that_are_not_icd10():
     encounter.provider = factories.ProviderFactory(organization=encounter.organization)
     with pytest.raises(ValidationError, match="ICD-10"):
         encounter.full_clean()
+
+
+@pytest.mark.django_db
+def test_an_encounter_accepts_u_codes_such_as_covid_19():
+    encounter = factories.EncounterFactory(diagnosis_codes=["U07.1", "J12.82"])
+    encounter.full_clean()

@@ -1562,11 +1562,9 @@ class OrganizationSeeder:
         self.ledger: list[LedgerEntry] = []
         for i, (encounter, _, _, occupational, _) in enumerate(self.encounter_rows):
             claim = claim_of.get(i)
-            posted = [
-                c
-                for c in per_encounter[i]
-                if c.status in (Charge.Status.APPROVED, Charge.Status.BILLED)
-            ]
+            # A charge posts to the ledger when it is entered, draft or not (as
+            # billing.services.charges does); void charges net to nothing, so they have none.
+            posted = [c for c in per_encounter[i] if c.status != Charge.Status.VOID]
             if not posted:
                 continue
             # charges are posted at the end of the day of service, before any claim
