@@ -28,9 +28,9 @@ run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
-	@echo "Web: http://127.0.0.1:$(PORT)/  logins: admin, manager, clerk, other (password: demo)"
+	@echo "Web: http://127.0.0.1:$(PORT)/  logins: admin, manager, clerk, other (password: demo)  Ctrl-C stops all"
 	@echo "Database: $${DATABASE_URL:-SQLite db.sqlite3}  Broker: $${REDIS_URL:-filesystem (.local/broker)}"
-	$(BIN)/honcho start --no-colour -f Procfile
+	exec $(BIN)/honcho start --no-colour -f Procfile
 
 test: install
 	$(BIN)/ruff check .

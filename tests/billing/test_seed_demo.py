@@ -106,7 +106,7 @@ def test_it_refuses_without_debug_unless_forced(db, settings):
     output = seed(force=True)
 
     assert set(Organization.objects.values_list("slug", flat=True)) == {DEMO, NORTHSIDE}
-    assert "Log in at http://127.0.0.1:8000/ as admin, manager, clerk or other" in output
+    assert "Log in as admin, manager, clerk or other (password: demo)" in output
 
 
 def test_it_seeds_two_practices_their_users_and_valid_tenant_clean_data(db, settings):

@@ -51,7 +51,7 @@ from billing.validators import npi_check_digit_ok
 PASSWORD = "demo"
 CENT = Decimal("0.01")
 HISTORY_DAYS = 547  # about 18 months of encounters, ending yesterday
-LOGIN_LINE = "Log in at http://127.0.0.1:8000/ as admin, manager, clerk or other (password: demo)"
+LOGIN_LINE = "Log in as admin, manager, clerk or other (password: demo)"
 
 MEDICARE, MEDICAID, COMMERCIAL, MILITARY, SUPPLEMENT = (
     "medicare",
