@@ -10,6 +10,7 @@ from billing.views import (
     encounters,
     organization,
     patients,
+    payers,
 )
 
 urlpatterns = [
@@ -18,6 +19,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organization/switch", core.organization_switch, name="organization_switch"),
     path("pm/audit", core.audit_log, name="audit_log"),
+    # payers
+    path("pm/payers", payers.payer_list, name="payer_list"),
+    path("pm/payers/new", payers.payer_add, name="payer_add"),
+    path("pm/payers/<int:pk>/edit", payers.payer_edit, name="payer_edit"),
     # patients
     path("pm/patients", patients.patient_list, name="patient_list"),
     path("pm/patients/new", patients.patient_add, name="patient_add"),

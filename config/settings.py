@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import (
     env_bool,
@@ -210,8 +211,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "expire-enrollments": {
+        "task": "clearinghouse.expire_enrollments",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- clearinghouses ------------------------------------------------------------------
+
+# Where the built-in sandbox clearinghouse listens; demo configurations point at it.
+SANDBOX_CLEARINGHOUSE_URL = env_str("SANDBOX_CLEARINGHOUSE_URL", "http://127.0.0.1:8001")
 
 # --- logging --------------------------------------------------------------------------
 

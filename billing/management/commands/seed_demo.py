@@ -12,12 +12,14 @@ at a time, with `bulk_create` (a fresh SQLite database takes a few seconds).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -544,6 +546,22 @@ class Command(BaseCommand):
                     self.stdout.write(f"{organization.name}: demo data already there, skipped.")
                     continue
                 OrganizationSeeder(spec, organization, users[POSTED_BY[spec.slug]]).run()
+
+        # Feature apps add their own demo data (clearinghouses, enrollments, ...) through a
+        # `demo.seed_organization(organization, actor)` of theirs; each is idempotent.
+        for app in apps.get_app_configs():
+            try:
+                demo = importlib.import_module(f"{app.name}.demo")
+            except ModuleNotFoundError as error:
+                if error.name != f"{app.name}.demo":
+                    raise
+                continue
+            for spec in PRACTICES:
+                organization = organizations[spec.slug]
+                with tenant_context(organization):
+                    note = demo.seed_organization(organization, users[POSTED_BY[spec.slug]])
+                if note:
+                    self.stdout.write(f"{organization.name}: {note}")
 
         self.stdout.write("")
         for spec in PRACTICES:

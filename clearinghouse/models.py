@@ -1,0 +1,237 @@
+"""Clearinghouse connections and the payer enrollments that let claims flow through them."""
+
+from __future__ import annotations
+
+import json
+
+from cryptography.fernet import InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.models import Payer, TenantModel, TenantQuerySet, User
+
+# X12 delimiters a routing id must never contain (element, component, repetition, segment).
+X12_DELIMITERS = "~*:^"
+
+
+def validate_electronic_payer_id(value: str) -> None:
+    """1-80 visible ASCII characters (inner spaces allowed), none of the X12 delimiters:
+    the id goes verbatim into NM109 of the payer loop."""
+    if not value or value != value.strip():
+        raise ValidationError("Enter the electronic payer id without leading or trailing spaces.")
+    if len(value) > 80:
+        raise ValidationError("An electronic payer id has at most 80 characters.")
+    if any(not (" " <= ch <= "~") for ch in value):
+        raise ValidationError("Use visible characters only (letters, digits, punctuation).")
+    found = sorted({ch for ch in value if ch in X12_DELIMITERS})
+    if found:
+        raise ValidationError(
+            "An electronic payer id cannot contain the X12 delimiters ~ * : ^ "
+            f"(found {' '.join(found)})."
+        )
+
+
+def _fernet() -> MultiFernet:
+    """FIELD_ENCRYPTION_KEY may list several comma-separated keys: the first encrypts, all
+    decrypt, so a key can be rotated without losing stored credentials."""
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in settings.FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+class Vendor(models.TextChoices):
+    WAYSTAR = "waystar", "Waystar"
+    AVAILITY = "availity", "Availity"
+    CHANGE_HEALTHCARE = "change_healthcare", "Change Healthcare"
+    CLAIM_MD = "claim_md", "Claim.MD"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class ClearinghouseConfig(TenantModel):
+    vendor = models.CharField(max_length=20, choices=Vendor.choices)
+    display_name = models.CharField(max_length=80)
+    base_url = models.URLField("base URL", max_length=200)
+    submitter_id = models.CharField(
+        "submitter id", max_length=15, blank=True, help_text="ISA06/GS02 sender id."
+    )
+    account_id = models.CharField(
+        "account id",
+        max_length=80,
+        blank=True,
+        help_text="The vendor account, user name or OAuth client id.",
+    )
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    baa_on_file = models.BooleanField("BAA on file", default=False)
+    baa_signed_on = models.DateField("BAA signed on", null=True, blank=True)
+    baa_acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    baa_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "display_name"], name="clearinghouse_unique_display_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(baa_on_file=False)
+                | Q(baa_signed_on__isnull=False, baa_acknowledged_at__isnull=False),
+                name="clearinghouse_baa_has_date_and_acknowledgement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    # Credentials are a small JSON object (secret, password, ...) kept only as ciphertext;
+    # forms never render them back and nothing logs them.
+    def set_credentials(self, values: dict[str, str]) -> None:
+        cleaned = {k: v for k, v in values.items() if v}
+        self.credentials_encrypted = (
+            _fernet().encrypt(json.dumps(cleaned).encode()).decode() if cleaned else ""
+        )
+
+    def get_credentials(self) -> dict[str, str]:
+        if not self.credentials_encrypted:
+            return {}
+        try:
+            return json.loads(_fernet().decrypt(self.credentials_encrypted.encode()))
+        except InvalidToken:
+            raise ValidationError(
+                "The stored credentials cannot be decrypted with FIELD_ENCRYPTION_KEY."
+            ) from None
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+
+class TransactionType(models.TextChoices):
+    CLAIM_837P = "837P", "837P claims"
+    ERA_835 = "835", "835 remittance (ERA)"
+    ELIGIBILITY_270 = "270", "270/271 eligibility"
+    STATUS_276 = "276", "276/277 claim status"
+    AUTH_278 = "278", "278 prior authorization"
+
+
+# TransactionType -> the PayerEnrollment boolean field that holds it
+TRANSACTION_FIELDS = {
+    TransactionType.CLAIM_837P: "covers_837p",
+    TransactionType.ERA_835: "covers_835",
+    TransactionType.ELIGIBILITY_270: "covers_270",
+    TransactionType.STATUS_276: "covers_276",
+    TransactionType.AUTH_278: "covers_278",
+}
+
+
+class EnrollmentQuerySet(TenantQuerySet):
+    def live(self) -> EnrollmentQuerySet:
+        """Not removed (removal is a soft delete)."""
+        return self.filter(deleted_at__isnull=True)
+
+    def active_for(self, transaction_type: str) -> EnrollmentQuerySet:
+        """Live, active, and covering the transaction type."""
+        return self.live().filter(
+            enrollment_status=PayerEnrollment.Status.ACTIVE,
+            **{TRANSACTION_FIELDS[TransactionType(transaction_type)]: True},
+        )
+
+
+class PayerEnrollment(TenantModel):
+    """The seed's pm_payer_enrollments: a payer reachable through one clearinghouse."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # submitted, awaiting the clearinghouse's answer
+        ACTIVE = "active", "Active"  # approved and usable for claim routing
+        INACTIVE = "inactive", "Inactive"  # deactivated
+        REJECTED = "rejected", "Rejected"  # denied by the clearinghouse or the payer
+        EXPIRED = "expired", "Expired"  # the enrollment period ended
+
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="enrollments")
+    clearinghouse = models.ForeignKey(
+        ClearinghouseConfig, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    electronic_payer_id = models.CharField(
+        "electronic payer id",
+        max_length=80,
+        validators=[validate_electronic_payer_id],
+        help_text="The clearinghouse's routing id for this payer (not the payer's own id).",
+    )
+    enrollment_status = models.CharField(
+        "status", max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    covers_837p = models.BooleanField("837P", default=True)
+    covers_835 = models.BooleanField("835", default=False)
+    covers_270 = models.BooleanField("270/271", default=False)
+    covers_276 = models.BooleanField("276/277", default=False)
+    covers_278 = models.BooleanField("278", default=False)
+    enrolled_on = models.DateField("enrolled date", null=True, blank=True)
+    effective_from = models.DateField("effective", null=True, blank=True)
+    effective_to = models.DateField("ends", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    last_era_received_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payer", "clearinghouse"],
+                condition=Q(deleted_at__isnull=True),
+                name="enrollment_one_live_per_payer_and_clearinghouse",
+            ),
+            models.CheckConstraint(
+                condition=Q(covers_837p=True)
+                | Q(covers_835=True)
+                | Q(covers_270=True)
+                | Q(covers_276=True)
+                | Q(covers_278=True),
+                name="enrollment_covers_a_transaction_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_from__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="enrollment_dates_in_order",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="enrollment_live_newest",
+            ),
+            models.Index(fields=["organization", "electronic_payer_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer} via {self.clearinghouse} ({self.electronic_payer_id})"
+
+    @property
+    def transaction_types(self) -> list[str]:
+        return [t.value for t, field in TRANSACTION_FIELDS.items() if getattr(self, field)]
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if not any(getattr(self, field) for field in TRANSACTION_FIELDS.values()):
+            errors["covers_837p"] = "Choose at least one transaction type."
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            errors["effective_to"] = "The end date cannot be before the effective date."
+        if errors:
+            raise ValidationError(errors)

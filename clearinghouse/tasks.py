@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+from celery import shared_task
+
+from billing.models import Organization
+from billing.tenancy import tenant_context
+from clearinghouse.services import enrollments_expire
+
+
+@shared_task(name="clearinghouse.expire_enrollments", acks_late=True)
+def expire_enrollments() -> dict[str, int]:
+    """Daily: in each organization, in turn and in its own context and time zone, move
+    enrollments whose end date has passed to expired. Running it twice does nothing more."""
+    expired = {}
+    for organization in Organization.objects.order_by("pk"):
+        today = datetime.datetime.now(zoneinfo.ZoneInfo(organization.time_zone)).date()
+        with tenant_context(organization):
+            ids = enrollments_expire(organization=organization, today=today)
+        if ids:
+            expired[organization.slug] = len(ids)
+    return expired

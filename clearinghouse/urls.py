@@ -1,0 +1,37 @@
+from django.urls import path
+
+from clearinghouse.views import configs, enrollments, wizard
+
+urlpatterns = [
+    path("pm/clearinghouse", configs.clearinghouse_list, name="clearinghouse_list"),
+    path("pm/clearinghouse/new", configs.clearinghouse_add, name="clearinghouse_add"),
+    path("pm/clearinghouse/<int:pk>", configs.clearinghouse_detail, name="clearinghouse_detail"),
+    path("pm/clearinghouse/<int:pk>/baa", configs.clearinghouse_baa, name="clearinghouse_baa"),
+    path(
+        "pm/clearinghouse/<int:pk>/active",
+        configs.clearinghouse_set_active,
+        name="clearinghouse_set_active",
+    ),
+    path("pm/clearinghouse/enrollments", enrollments.enrollment_list, name="enrollment_list"),
+    path(
+        "pm/clearinghouse/enrollments/quick-add",
+        enrollments.enrollment_quick_add,
+        name="enrollment_quick_add",
+    ),
+    path(
+        "pm/clearinghouse/enrollments/<int:pk>/edit",
+        enrollments.enrollment_edit,
+        name="enrollment_edit",
+    ),
+    path(
+        "pm/clearinghouse/enrollments/<int:pk>/status",
+        enrollments.enrollment_status,
+        name="enrollment_status",
+    ),
+    path(
+        "pm/clearinghouse/enrollments/<int:pk>/remove",
+        enrollments.enrollment_remove,
+        name="enrollment_remove",
+    ),
+    path("pm/enrollment/new", wizard.enrollment_wizard, name="enrollment_wizard"),
+]
