@@ -7,44 +7,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('prefix', models.CharField(help_text='Shown to tell keys apart.', max_length=12, unique=True)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='billing.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "prefix",
+                    models.CharField(
+                        help_text="Shown to tell keys apart.", max_length=12, unique=True
+                    ),
+                ),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to="billing.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimStatusChange',
+            name="ClaimStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'Draft'), ('ready', 'Ready'), ('submitted', 'Submitted'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('partially_paid', 'Partially paid'), ('denied', 'Denied'), ('reversed', 'Reversed'), ('voided', 'Voided')], max_length=16)),
-                ('to_status', models.CharField(choices=[('draft', 'Draft'), ('ready', 'Ready'), ('submitted', 'Submitted'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('partially_paid', 'Partially paid'), ('denied', 'Denied'), ('reversed', 'Reversed'), ('voided', 'Voided')], max_length=16)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='billing.claim')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "Draft"),
+                            ("ready", "Ready"),
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("partially_paid", "Partially paid"),
+                            ("denied", "Denied"),
+                            ("reversed", "Reversed"),
+                            ("voided", "Voided"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("ready", "Ready"),
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("partially_paid", "Partially paid"),
+                            ("denied", "Denied"),
+                            ("reversed", "Reversed"),
+                            ("voided", "Voided"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['changed_at', 'id'],
-                'indexes': [models.Index(fields=['organization', 'claim', 'changed_at'], name='billing_cla_organiz_c7dad1_idx')],
+                "ordering": ["changed_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "claim", "changed_at"],
+                        name="billing_cla_organiz_c7dad1_idx",
+                    )
+                ],
             },
         ),
     ]
