@@ -18,9 +18,15 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class EnrollmentForm(forms.Form):
     """One form for Quick Add, edit and the wizard's steps (which use subsets of it)."""
 
-    payer = forms.ModelChoiceField(queryset=Payer.objects.none(), empty_label="Choose a payer")
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.none(),
+        empty_label="Choose a payer",
+        error_messages={"required": "Choose a payer."},
+    )
     clearinghouse = forms.ModelChoiceField(
-        queryset=ClearinghouseConfig.objects.none(), empty_label="Choose a clearinghouse"
+        queryset=ClearinghouseConfig.objects.none(),
+        empty_label="Choose a clearinghouse",
+        error_messages={"required": "Choose a clearinghouse."},
     )
     electronic_payer_id = forms.CharField(
         label="Electronic payer id",

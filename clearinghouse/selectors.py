@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from billing.models import Organization
+from django.db.models import Count, Q
+
+from billing.models import Organization, Payer
 from clearinghouse.models import ClearinghouseConfig, PayerEnrollment
 
 
@@ -37,3 +39,45 @@ def clearinghouse_list(organization: Organization):
 
 def clearinghouse_get(organization: Organization, pk: int) -> ClearinghouseConfig | None:
     return ClearinghouseConfig.objects.for_organization(organization).filter(pk=pk).first()
+
+
+# --- the clearinghouse configuration pages ---------------------------------------------------
+
+
+def clearinghouse_table(organization: Organization):
+    """The configurations page: each with its number of live enrollments, in one query."""
+    live = Count("enrollments", filter=Q(enrollments__deleted_at__isnull=True))
+    return clearinghouse_list(organization).annotate(live_enrollments=live)
+
+
+def clearinghouse_detail(organization: Organization, pk: int) -> ClearinghouseConfig | None:
+    return (
+        ClearinghouseConfig.objects.for_organization(organization)
+        .select_related("baa_acknowledged_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def enrollment_counts(
+    organization: Organization, config: ClearinghouseConfig
+) -> list[tuple[str, str, int]]:
+    """(status, label, number of live enrollments) for every status, through `config`."""
+    counts = dict(
+        PayerEnrollment.objects.for_organization(organization)
+        .live()
+        .filter(clearinghouse=config)
+        .order_by()
+        .values_list("enrollment_status")
+        .annotate(n=Count("pk"))
+    )
+    return [(value, label, counts.get(value, 0)) for value, label in PayerEnrollment.Status.choices]
+
+
+def enrollment_setup_missing(organization: Organization) -> dict[str, bool]:
+    """The seed's "Before you start": an enrollment needs a payer and an active
+    clearinghouse configuration; True marks what is missing."""
+    return {
+        "payer": not Payer.objects.for_organization(organization).exists(),
+        "clearinghouse": not clearinghouse_list(organization).filter(is_active=True).exists(),
+    }

@@ -41,6 +41,35 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict, dict]:
 # --- clearinghouse configurations ----------------------------------------------------------
 
 
+def _name_taken(config: ClearinghouseConfig) -> ValidationError:
+    return ValidationError(
+        {
+            "display_name": f"A clearinghouse named “{config.display_name}” already exists "
+            "in this organization. Choose another name."
+        }
+    )
+
+
+def _save_config(config: ClearinghouseConfig) -> None:
+    """full_clean, then save; a display name used twice in the organization becomes a
+    message on the field whether the check or the database constraint (a race) catches it."""
+    clash = (
+        ClearinghouseConfig.objects.for_organization(config.organization_id)
+        .filter(display_name__iexact=config.display_name)
+        .exclude(pk=config.pk)
+    )
+    if config.display_name and clash.exists():
+        raise _name_taken(config)
+    config.full_clean()
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError as error:
+        if "clearinghouse_unique_display_name" in str(error) or "display_name" in str(error):
+            raise _name_taken(config) from None
+        raise
+
+
 def clearinghouse_create(
     *, organization: Organization, actor: User, data: dict[str, Any], secret: str = ""
 ) -> ClearinghouseConfig:
@@ -51,8 +80,7 @@ def clearinghouse_create(
     if secret:
         config.set_credentials({"secret": secret})
     with transaction.atomic():
-        config.full_clean()
-        config.save()
+        _save_config(config)
         audit(
             organization=organization,
             actor=actor,
@@ -84,8 +112,7 @@ def clearinghouse_update(
         if secret:
             config.set_credentials({"secret": secret})
         config.updated_at = timezone.now()
-        config.full_clean()
-        config.save()
+        _save_config(config)
         before, after = _changed(old, model_values(config, CONFIG_FIELDS))
         if secret:
             after["credentials_replaced"] = True  # never the credentials themselves
@@ -174,7 +201,10 @@ def _save_enrollment(enrollment: PayerEnrollment) -> None:
         with transaction.atomic():
             enrollment.save()
     except IntegrityError as error:
-        if "enrollment_one_live" in str(error):
+        # PostgreSQL names the index in the message, SQLite only the columns: ask again.
+        if "enrollment_one_live" in str(error) or (
+            enrollment.deleted_at is None and duplicate.exists()
+        ):
             raise ValidationError(
                 {"payer": _duplicate_message(enrollment.payer, enrollment.clearinghouse)}
             ) from None

@@ -34,4 +34,10 @@ urlpatterns = [
         name="enrollment_remove",
     ),
     path("pm/enrollment/new", wizard.enrollment_wizard, name="enrollment_wizard"),
+    path(
+        "pm/enrollment/new/discard",
+        wizard.enrollment_wizard_discard,
+        name="enrollment_wizard_discard",
+    ),
+    path("pm/enrollment/new/<slug:step>", wizard.enrollment_wizard, name="enrollment_wizard_step"),
 ]

@@ -13,12 +13,11 @@ from hypothesis import settings as hypothesis_settings
 
 from billing.permissions import BILLING_CLERK_ROLE, BILLING_MANAGER_ROLE, ORG_ADMIN_ROLE
 from tests import factories
+from tests.browser import CHROMIUM, page  # noqa: F401  (the browser fixture)
 
 hypothesis_settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
 hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _missing(item: pytest.Item) -> str | None:

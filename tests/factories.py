@@ -222,3 +222,32 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Key {n}")
     prefix = factory.Sequence(lambda n: f"{n:08x}")
     key_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+# --- clearinghouse configurations and payer enrollments -----------------------------------
+
+
+class ClearinghouseConfigFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clearinghouse.ClearinghouseConfig"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    vendor = "sandbox"
+    display_name = factory.Sequence(lambda n: f"Clearinghouse {n}")
+    base_url = "http://127.0.0.1:8089/sandbox"
+    submitter_id = factory.Sequence(lambda n: f"SUB{n:05d}")
+    is_active = True
+
+
+class PayerEnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clearinghouse.PayerEnrollment"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    payer = factory.SubFactory(PayerFactory, organization=factory.SelfAttribute("..organization"))
+    clearinghouse = factory.SubFactory(
+        ClearinghouseConfigFactory, organization=factory.SelfAttribute("..organization")
+    )
+    electronic_payer_id = factory.Sequence(lambda n: f"EP{n:05d}")
+    enrollment_status = "pending"
+    covers_837p = True

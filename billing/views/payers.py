@@ -1,15 +1,103 @@
-"""Stub: replaced by the helper that owns this area (issue 4)."""
+"""The payers page: the organization's payer master, with search; new and edit pages.
+Reading needs pm.payers.manage, writing pm.payers.edit as well."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from billing import permissions
+from billing.forms.payers import PayerForm, PayerSearchForm
+from billing.http import OrgRequest, code_required
+from billing.listing import paginate, render_list
+from billing.models import Payer
+from billing.selectors import payers as selectors
+from billing.services import payers as services
 
 
-def payer_list(request):
-    return HttpResponse("payer_list")
+def _get_payer(request: OrgRequest, pk: int) -> Payer:
+    payer = selectors.payer_get(request.organization, pk)
+    if payer is None:
+        raise Http404("No such payer.")
+    return payer
 
 
-def payer_add(request):
-    return HttpResponse("payer_add")
+def _really_changed(form: forms.BaseForm) -> bool:
+    """Whether a saved form changed a value, not only its spelling ("il" for "IL")."""
+    return any(form.cleaned_data.get(name) != form.initial.get(name) for name in form.changed_data)
 
 
-def payer_edit(request, pk):
-    return HttpResponse("payer_edit")
+def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """A service's ValidationError next to the field it names, else at the top of the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, field_errors)
+
+
+@require_safe
+@code_required(permissions.PAYERS_MANAGE)
+def payer_list(request: OrgRequest) -> HttpResponse:
+    form = PayerSearchForm(request.GET)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    rows = selectors.payer_list_queryset(request.organization, search=q)
+    return render_list(
+        request,
+        "billing/payer_list.html",
+        {
+            "page": paginate(request, rows),
+            "q": q,
+            "can_edit": request.user.has_perm(permissions.PAYERS_EDIT),
+        },
+        partial="rows",
+        target="payer-rows",
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@code_required(permissions.PAYERS_MANAGE)
+@code_required(permissions.PAYERS_EDIT)
+def payer_add(request: OrgRequest) -> HttpResponse:
+    form = PayerForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payer = services.payer_create(
+                organization=request.organization, actor=request.user, data=form.cleaned_data
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Payer {payer.name} added (payer id {payer.payer_id}).")
+            return redirect("payer_list")
+    return render(request, "billing/payer_form.html", {"form": form, "payer": None})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@code_required(permissions.PAYERS_MANAGE)
+@code_required(permissions.PAYERS_EDIT)
+def payer_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    payer = _get_payer(request, pk)
+    form = PayerForm(request.POST if request.method == "POST" else None, instance=payer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payer = services.payer_update(
+                organization=request.organization,
+                actor=request.user,
+                payer=payer,
+                data=form.cleaned_data,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if _really_changed(form):
+                messages.success(request, f"Payer {payer.name} saved.")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("payer_list")
+    payer = _get_payer(request, pk)  # the form wrote the rejected input onto its copy
+    return render(request, "billing/payer_form.html", {"form": form, "payer": payer})

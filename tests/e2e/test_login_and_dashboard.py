@@ -9,7 +9,7 @@ from billing.models import Charge, Claim
 from billing.permissions import BILLING_MANAGER_ROLE
 from billing.selectors.core import dashboard_numbers
 from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

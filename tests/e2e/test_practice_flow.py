@@ -7,7 +7,7 @@ import pytest
 
 from billing.models import AuditLog, Charge, Coverage, LedgerEntry
 from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

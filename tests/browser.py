@@ -1,15 +1,18 @@
-"""Playwright (Python) driving the system Chromium against pytest-django's live server."""
+"""Playwright (Python) driving the system Chromium against pytest-django's live server.
+
+The `page` fixture is registered for the whole suite by tests/conftest.py."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.db import connections
 
-from tests.conftest import CHROMIUM
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-results"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
