@@ -8,7 +8,7 @@ PORT ?= 8000
 export PORT
 export WEB_PORT := $(PORT)
 
-.PHONY: install run test lint format migrate seed worker clean
+.PHONY: install run test lint format migrate bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required, found " + sys.version'
@@ -34,7 +34,10 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
+
+bench: install
+	$(BIN)/python bench/edi_reader.py
 
 lint: install
 	$(BIN)/ruff check .

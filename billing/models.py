@@ -184,11 +184,28 @@ class TenantModel(models.Model):
 
 
 class Payer(TenantModel, Address):
+    class FilingIndicator(models.TextChoices):
+        # SBR09 claim filing indicator codes (the common ones)
+        COMMERCIAL = "CI", "CI Commercial insurance"
+        BLUE_CROSS = "BL", "BL Blue Cross/Blue Shield"
+        HMO = "HM", "HM Health maintenance organization"
+        MEDICARE_B = "MB", "MB Medicare Part B"
+        MEDICAID = "MC", "MC Medicaid"
+        TRICARE = "CH", "CH TRICARE"
+        WORKERS_COMP = "WC", "WC Workers' compensation"
+        OTHER = "ZZ", "ZZ Mutually defined"
+
     name = models.CharField(max_length=120)
     payer_id = models.CharField(
         "payer id",
         max_length=80,
         help_text="The payer's own identifier (the electronic payer id lives on enrollments).",
+    )
+    claim_filing_indicator = models.CharField(
+        max_length=2,
+        choices=FilingIndicator.choices,
+        default=FilingIndicator.COMMERCIAL,
+        help_text="What kind of plan this payer's claims are filed under (837P SBR09).",
     )
     phone = models.CharField(max_length=20, blank=True)
 

@@ -235,3 +235,24 @@ class PayerEnrollment(TenantModel):
             errors["effective_to"] = "The end date cannot be before the effective date."
         if errors:
             raise ValidationError(errors)
+
+
+class ControlNumberSequence(TenantModel):
+    """The last X12 control number (ISA13, also used as GS06) sent to one clearinghouse.
+    Taken with a row lock (`clearinghouse.control_numbers.next_control_number`), so
+    concurrent workers never send two files with one number."""
+
+    clearinghouse = models.OneToOneField(
+        ClearinghouseConfig, on_delete=models.CASCADE, related_name="control_numbers"
+    )
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_value__lte=999_999_999), name="control_number_fits_isa13"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clearinghouse}: {self.last_value}"

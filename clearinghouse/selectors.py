@@ -81,3 +81,10 @@ def enrollment_setup_missing(organization: Organization) -> dict[str, bool]:
         "payer": not Payer.objects.for_organization(organization).exists(),
         "clearinghouse": not clearinghouse_list(organization).filter(is_active=True).exists(),
     }
+
+
+def default_claim_clearinghouse(organization: Organization) -> ClearinghouseConfig | None:
+    """Where claims go when nobody names a clearinghouse: the organization's only active
+    configuration (the failover settings' primary takes over once they exist)."""
+    active = list(clearinghouse_list(organization).filter(is_active=True)[:2])
+    return active[0] if len(active) == 1 else None

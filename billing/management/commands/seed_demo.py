@@ -62,6 +62,13 @@ MEDICARE, MEDICAID, COMMERCIAL, MILITARY, SUPPLEMENT = (
     "military",
     "supplement",
 )
+FILING_INDICATOR = {
+    MEDICARE: Payer.FilingIndicator.MEDICARE_B,
+    MEDICAID: Payer.FilingIndicator.MEDICAID,
+    COMMERCIAL: Payer.FilingIndicator.COMMERCIAL,
+    MILITARY: Payer.FilingIndicator.TRICARE,
+    SUPPLEMENT: Payer.FilingIndicator.COMMERCIAL,
+}
 ADVANTAGE_PAYERS = ("61101", "14163", "60054", "87726")  # sell Medicare Advantage plans
 
 
@@ -730,6 +737,7 @@ class OrganizationSeeder:
                     organization=self.org,
                     name=spec.name,
                     payer_id=spec.payer_id,
+                    claim_filing_indicator=FILING_INDICATOR[spec.plan],
                     address_line1=line1,
                     city=city,
                     state=state,
