@@ -30,6 +30,7 @@ class PayerForm(forms.ModelForm):
         fields = [
             "name",
             "payer_id",
+            "claim_filing_indicator",
             "address_line1",
             "address_line2",
             "city",

@@ -18,6 +18,7 @@ from billing.selectors.payers import payer_id_clash
 PAYER_FIELDS = [
     "name",
     "payer_id",
+    "claim_filing_indicator",
     "address_line1",
     "address_line2",
     "city",

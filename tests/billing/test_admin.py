@@ -49,6 +49,7 @@ def test_it_audits_a_change_made_in_the_admin(login, staff_admin, org):
         {
             "name": "New Name",
             "payer_id": "11111",
+            "claim_filing_indicator": "CI",
             "address_line1": "",
             "address_line2": "",
             "city": "",

@@ -21,6 +21,7 @@ def _payer_data(**overrides) -> dict[str, str]:
     data = {
         "name": "Blue Cross Blue Shield of Illinois",
         "payer_id": "00621",
+        "claim_filing_indicator": "BL",
         "address_line1": "PO Box 805107",
         "address_line2": "",
         "city": "Chicago",
@@ -222,6 +223,7 @@ def test_it_adds_a_payer_with_its_audit_row(login, manager, org):
     assert payer.name == "Blue Cross Blue Shield of Illinois"
     assert payer.state == "IL"
     assert payer.zip_code == "606804112"
+    assert payer.claim_filing_indicator == "BL"
     row = AuditLog.objects.get(action="payer.create")
     assert row.actor == manager
     assert row.record_id == str(payer.pk)
