@@ -184,6 +184,12 @@ class PayerEnrollment(TenantModel):
     updated_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     last_era_received_at = models.DateTimeField(null=True, blank=True)
+    # Set when the enrollment is submitted to its clearinghouse (issue: vendors over HTTP).
+    vendor_reference = models.CharField(max_length=80, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the clearinghouse or payer rejected it."
+    )
 
     objects = EnrollmentQuerySet.as_manager()
 
@@ -256,3 +262,105 @@ class ControlNumberSequence(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.clearinghouse}: {self.last_value}"
+
+
+class ClaimSubmission(TenantModel):
+    """One claim sent (or about to be sent) in one interchange to one clearinghouse.
+
+    Recorded before the HTTP call with its idempotency key, so a crash or timeout leaves a
+    row that says the outcome is unknown and must be settled with the same clearinghouse.
+    """
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", "Recorded"  # about to be sent
+        SENT = "sent", "Sent"  # the clearinghouse took the file
+        UNKNOWN = "unknown", "Outcome unknown"  # timeout or dropped connection after sending
+        ACCEPTED = "accepted", "Accepted"  # 999/277CA accepted the claim
+        REJECTED = "rejected", "Rejected"  # refused by the clearinghouse or the payer
+        FAILED = "failed", "Failed"  # never reached the clearinghouse
+
+    claim = models.ForeignKey("billing.Claim", on_delete=models.PROTECT, related_name="submissions")
+    claim_version = models.PositiveIntegerField()
+    clearinghouse = models.ForeignKey(
+        ClearinghouseConfig, on_delete=models.PROTECT, related_name="claim_submissions"
+    )
+    idempotency_key = models.CharField(max_length=80)
+    control_number = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECORDED)
+    vendor_reference = models.CharField(max_length=120, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    x12 = models.TextField(blank=True, help_text="The interchange as sent.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"], name="claim_submission_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim} v{self.claim_version} to {self.clearinghouse}: {self.status}"
+
+
+class ClaimAcknowledgement(TenantModel):
+    """A 999, 277CA or 277 that came back about a claim, kept raw with what it said."""
+
+    claim = models.ForeignKey(
+        "billing.Claim", on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    submission = models.ForeignKey(
+        ClaimSubmission,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="acknowledgements",
+    )
+    clearinghouse = models.ForeignKey(
+        ClearinghouseConfig, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=6)  # "999", "277CA", "277"
+    report_id = models.CharField(max_length=120, blank=True)
+    accepted = models.BooleanField()
+    message = models.CharField(max_length=500, blank=True)
+    x12 = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "clearinghouse", "report_id", "claim", "kind"],
+                condition=~Q(report_id=""),
+                name="acknowledgement_once_per_report_and_claim",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.claim}: {'accepted' if self.accepted else 'rejected'}"
+
+
+class VendorCursor(TenantModel):
+    """What a vendor adapter must remember between calls and across restarts (Claim.MD's
+    last response and ERA ids, ...); tokens live in the cache instead."""
+
+    clearinghouse = models.ForeignKey(
+        ClearinghouseConfig, on_delete=models.CASCADE, related_name="cursors"
+    )
+    key = models.CharField(max_length=120)
+    value = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clearinghouse", "key"], name="vendor_cursor_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clearinghouse} {self.key}={self.value}"
