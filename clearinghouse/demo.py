@@ -43,7 +43,9 @@ def seed_organization(organization: Organization, actor: User) -> str:
             baa_acknowledged_by=actor if baa else None,
             baa_acknowledged_at=now if baa else None,
         )
-        config.set_credentials({"secret": f"demo-secret-{vendor}"})
+        # Distinct per organization: Claim.MD (and the sandbox's face of it) knows an
+        # account by its key alone, so a shared key would share one mailbox.
+        config.set_credentials({"secret": f"demo-secret-{organization.slug}-{vendor}"})
         config.save()
         configs[vendor] = config
 

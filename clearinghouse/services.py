@@ -4,6 +4,7 @@ audited in its own transaction."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -307,6 +308,110 @@ def enrollment_set_status(
         enrollment=enrollment,
         data={"enrollment_status": status},
     )
+
+
+# What a clearinghouse said about an enrollment sent to it (clearinghouse.vendor_services).
+SUBMISSION_FIELDS = [
+    "enrollment_status",
+    "vendor_reference",
+    "submitted_at",
+    "status_reason",
+    "enrolled_on",
+]
+VENDOR_ANSWERS = (
+    PayerEnrollment.Status.PENDING,
+    PayerEnrollment.Status.ACTIVE,
+    PayerEnrollment.Status.REJECTED,
+)
+
+
+def _apply_vendor_answer(enrollment: PayerEnrollment, status: str, reason: str) -> None:
+    if status not in VENDOR_ANSWERS:
+        raise ValidationError({"enrollment_status": f"Unknown clearinghouse answer {status!r}."})
+    enrollment.enrollment_status = status
+    rejected = status == PayerEnrollment.Status.REJECTED
+    enrollment.status_reason = reason.strip()[:300] if rejected else ""
+    if status == PayerEnrollment.Status.ACTIVE and enrollment.enrolled_on is None:
+        zone = zoneinfo.ZoneInfo(enrollment.organization.time_zone)
+        enrollment.enrolled_on = timezone.now().astimezone(zone).date()
+
+
+def enrollment_record_submission(
+    *,
+    organization: Organization,
+    actor: User,
+    enrollment: PayerEnrollment,
+    status: str,
+    vendor_reference: str = "",
+    reason: str = "",
+) -> PayerEnrollment:
+    """Record that `enrollment` was sent to its clearinghouse and what it answered at once:
+    pending with the vendor's reference (the usual answer), active (an approval on the
+    spot; the enrolled date is set if empty), or rejected with the vendor's reason. Audited
+    "enrollment.submit" with the values before and after."""
+    with transaction.atomic():
+        enrollment = (
+            PayerEnrollment.objects.live()
+            .select_for_update()
+            .select_related("organization")
+            .get(pk=enrollment.pk, organization=organization)
+        )
+        old = model_values(enrollment, SUBMISSION_FIELDS)
+        enrollment.submitted_at = timezone.now()
+        enrollment.vendor_reference = vendor_reference
+        _apply_vendor_answer(enrollment, status, reason)
+        enrollment.updated_at = enrollment.submitted_at
+        _save_enrollment(enrollment)
+        audit(
+            organization=organization,
+            actor=actor,
+            action="enrollment.submit",
+            instance=enrollment,
+            old_values=old,
+            new_values=model_values(enrollment, SUBMISSION_FIELDS),
+        )
+    return enrollment
+
+
+def enrollment_record_vendor_status(
+    *, organization: Organization, enrollment: PayerEnrollment, status: str, reason: str = ""
+) -> PayerEnrollment | None:
+    """The clearinghouse's later answer about a submitted, pending enrollment: active or
+    rejected (with its reason). Written by the system (no actor), audited "enrollment.status".
+
+    Nothing is written, and None returned, when the enrollment is no longer pending on that
+    same submission: someone changed or resubmitted it while the answer was on its way.
+    """
+    with transaction.atomic():
+        locked = (
+            PayerEnrollment.objects.live()
+            .select_for_update()
+            .select_related("organization")
+            .filter(
+                pk=enrollment.pk,
+                organization=organization,
+                enrollment_status=PayerEnrollment.Status.PENDING,
+                vendor_reference=enrollment.vendor_reference,
+            )
+            .exclude(vendor_reference="")
+            .first()
+        )
+        if locked is None or status == PayerEnrollment.Status.PENDING:
+            return None
+        old = model_values(locked, SUBMISSION_FIELDS)
+        _apply_vendor_answer(locked, status, reason)
+        locked.updated_at = timezone.now()
+        _save_enrollment(locked)
+        before, after = _changed(old, model_values(locked, SUBMISSION_FIELDS))
+        audit(
+            organization=organization,
+            actor=None,
+            action="enrollment.status",
+            instance=locked,
+            old_values=before,
+            new_values={**after, "vendor_reference": locked.vendor_reference},
+        )
+    return locked
 
 
 def enrollment_remove(

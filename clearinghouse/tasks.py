@@ -33,3 +33,6 @@ def expire_enrollments() -> dict[str, int]:
     if failed:
         raise RuntimeError(f"Expiring enrollments failed for: {', '.join(failed)}")
     return expired
+
+
+from clearinghouse import vendor_tasks  # noqa: E402, F401  (Celery autodiscovers tasks.py only)

@@ -12,6 +12,11 @@ urlpatterns = [
         configs.clearinghouse_set_active,
         name="clearinghouse_set_active",
     ),
+    path(
+        "pm/clearinghouse/<int:pk>/test-connection",
+        configs.clearinghouse_test_connection,
+        name="clearinghouse_test_connection",
+    ),
     path("pm/clearinghouse/enrollments", enrollments.enrollment_list, name="enrollment_list"),
     path(
         "pm/clearinghouse/enrollments/quick-add",
@@ -32,6 +37,11 @@ urlpatterns = [
         "pm/clearinghouse/enrollments/<int:pk>/remove",
         enrollments.enrollment_remove,
         name="enrollment_remove",
+    ),
+    path(
+        "pm/clearinghouse/enrollments/<int:pk>/submit",
+        enrollments.enrollment_submit,
+        name="enrollment_submit",
     ),
     path("pm/enrollment/new", wizard.enrollment_wizard, name="enrollment_wizard"),
     path(

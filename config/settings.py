@@ -216,6 +216,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "clearinghouse.expire_enrollments",
         "schedule": crontab(hour=2, minute=15),
     },
+    # The clearinghouses' answers: enrollment approvals and late claim acknowledgements.
+    "poll-pending-enrollments": {
+        "task": "clearinghouse.poll_pending_enrollments",
+        "schedule": 5 * 60,
+    },
+    "fetch-acknowledgements": {
+        "task": "clearinghouse.fetch_acknowledgements",
+        "schedule": 5 * 60,
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -232,5 +241,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs whole request URLs at INFO; some vendors put keys in query strings.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

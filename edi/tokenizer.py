@@ -152,7 +152,9 @@ def read_separators(text: str) -> Separators:
         raise _no_isa(text)
     element = text[3]
     fields = _isa_fields(text, element)
-    if any(c in f for f in fields[:_ISA_ELEMENTS] for c in _NEWLINES):
+    if any(c in f for f in fields[:_ISA_ELEMENTS] for c in _NEWLINES) or (
+        fields[_ISA_ELEMENTS][:1] in _NEWLINES and fields[_ISA_ELEMENTS][:1] != ""
+    ):
         # Wrapped at a fixed width: the ISA itself contains line breaks.
         unwrapped = text[:400].replace("\r", "").replace("\n", "")
         fields = _isa_fields(unwrapped, element)
@@ -160,8 +162,12 @@ def read_separators(text: str) -> Separators:
     if len(tail) < 2:
         raise X12Error("the ISA header is cut short: no segment terminator after ISA16", line=1)
     component, terminator = tail[0], tail[1]
-    if terminator == "\r":
-        terminator = "\n"
+    if terminator in _NEWLINES:
+        # Either newline is the terminator, or a fixed-width wrap fell between ISA16 and
+        # the terminator: segments start with a letter, so a punctuation mark after the
+        # break is the real terminator.
+        after = tail[1:].lstrip("\r\n")
+        terminator = after[0] if after and not after[0].isalnum() else "\n"
     isa11, isa12 = fields[11], fields[12]
     # Before 5010, ISA11 was a standards identifier ("U"), not a separator.
     repetition = isa11 if isa12 >= "00501" and len(isa11) == 1 and not isa11.isalnum() else ""

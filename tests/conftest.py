@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from billing.permissions import BILLING_CLERK_ROLE, BILLING_MANAGER_ROLE, ORG_ADMIN_ROLE
 from tests import factories
 from tests.browser import CHROMIUM, page  # noqa: F401  (the browser fixture)
+from tests.sandbox import sandbox_clearinghouse  # noqa: F401
 
 hypothesis_settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
 hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)

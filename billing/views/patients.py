@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from billing import permissions
+from billing.forms.binding import add_service_errors, posted_data
 from billing.forms.patients import CoverageEndForm, CoverageForm, PatientForm, PatientSearchForm
 from billing.http import OrgRequest, code_required, member_required
 from billing.listing import paginate, render_list
@@ -31,21 +31,6 @@ def _get_coverage(request: OrgRequest, pk: int) -> Coverage:
     if coverage is None:
         raise Http404("No such coverage.")
     return coverage
-
-
-def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: next to the field it names, or at the
-    top of the form for anything else."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, field_errors)
-
-
-def _posted(request: OrgRequest):
-    """The POST data to bind a form to, or None on GET (an empty POST still binds)."""
-    return request.POST if request.method == "POST" else None
 
 
 # --- patients ---------------------------------------------------------------------------
@@ -71,14 +56,14 @@ def patient_list(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @code_required(permissions.PATIENTS_EDIT)
 def patient_add(request: OrgRequest) -> HttpResponse:
-    form = PatientForm(_posted(request))
+    form = PatientForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_create(
                 organization=request.organization, actor=request.user, data=form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, f"Patient {patient} added (account {patient.account_number})."
@@ -106,7 +91,7 @@ def patient_detail(request: OrgRequest, pk: int) -> HttpResponse:
 @code_required(permissions.PATIENTS_EDIT)
 def patient_edit(request: OrgRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
-    form = PatientForm(_posted(request), instance=patient)
+    form = PatientForm(posted_data(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_update(
@@ -116,7 +101,7 @@ def patient_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Demographics of {patient} saved.")
             return redirect("patient_detail", pk=patient.pk)
@@ -136,7 +121,7 @@ def coverage_add(request: OrgRequest, pk: int) -> HttpResponse:
         patient=patient,
         effective_from=timezone.localdate(),
     )
-    form = CoverageForm(_posted(request), instance=instance, organization=request.organization)
+    form = CoverageForm(posted_data(request), instance=instance, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             coverage = services.coverage_create(
@@ -146,7 +131,7 @@ def coverage_add(request: OrgRequest, pk: int) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{coverage.get_order_display()} coverage {coverage} added.")
             return redirect("patient_detail", pk=patient.pk)
@@ -161,7 +146,7 @@ def coverage_add(request: OrgRequest, pk: int) -> HttpResponse:
 @code_required(permissions.PATIENTS_EDIT)
 def coverage_edit(request: OrgRequest, pk: int) -> HttpResponse:
     coverage = _get_coverage(request, pk)
-    form = CoverageForm(_posted(request), instance=coverage, organization=request.organization)
+    form = CoverageForm(posted_data(request), instance=coverage, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             coverage = services.coverage_update(
@@ -171,7 +156,7 @@ def coverage_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Coverage {coverage} saved.")
             return redirect("patient_detail", pk=coverage.patient_id)
@@ -189,7 +174,7 @@ def coverage_end(request: OrgRequest, pk: int) -> HttpResponse:
     """POST ends the coverage (the date defaults to today); GET shows the same form on a
     page of its own, which is also where an error is shown."""
     coverage = _get_coverage(request, pk)
-    form = CoverageEndForm(_posted(request), initial={"end_date": timezone.localdate()})
+    form = CoverageEndForm(posted_data(request), initial={"end_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
             coverage = services.coverage_end(
@@ -199,7 +184,7 @@ def coverage_end(request: OrgRequest, pk: int) -> HttpResponse:
                 end_date=form.cleaned_data["end_date"] or timezone.localdate(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, f"Coverage {coverage} ended on {coverage.effective_to:%m/%d/%Y}."

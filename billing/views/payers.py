@@ -3,14 +3,14 @@ Reading needs pm.payers.manage, writing pm.payers.edit as well."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from billing import permissions
+from billing.forms.binding import add_service_errors, really_changed
 from billing.forms.payers import PayerForm, PayerSearchForm
 from billing.http import OrgRequest, code_required
 from billing.listing import paginate, render_list
@@ -24,20 +24,6 @@ def _get_payer(request: OrgRequest, pk: int) -> Payer:
     if payer is None:
         raise Http404("No such payer.")
     return payer
-
-
-def _really_changed(form: forms.BaseForm) -> bool:
-    """Whether a saved form changed a value, not only its spelling ("il" for "IL")."""
-    return any(form.cleaned_data.get(name) != form.initial.get(name) for name in form.changed_data)
-
-
-def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ValidationError next to the field it names, else at the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, field_errors)
 
 
 @require_safe
@@ -70,7 +56,7 @@ def payer_add(request: OrgRequest) -> HttpResponse:
                 organization=request.organization, actor=request.user, data=form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Payer {payer.name} added (payer id {payer.payer_id}).")
             return redirect("payer_list")
@@ -92,9 +78,9 @@ def payer_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
-            if _really_changed(form):
+            if really_changed(form):
                 messages.success(request, f"Payer {payer.name} saved.")
             else:
                 messages.info(request, "Nothing changed.")

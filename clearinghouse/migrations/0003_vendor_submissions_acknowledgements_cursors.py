@@ -6,94 +6,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_payer_claim_filing_indicator'),
-        ('clearinghouse', '0002_control_number_sequence'),
+        ("billing", "0003_payer_claim_filing_indicator"),
+        ("clearinghouse", "0002_control_number_sequence"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='payerenrollment',
-            name='status_reason',
-            field=models.CharField(blank=True, help_text='Why the clearinghouse or payer rejected it.', max_length=300),
+            model_name="payerenrollment",
+            name="status_reason",
+            field=models.CharField(
+                blank=True, help_text="Why the clearinghouse or payer rejected it.", max_length=300
+            ),
         ),
         migrations.AddField(
-            model_name='payerenrollment',
-            name='submitted_at',
+            model_name="payerenrollment",
+            name="submitted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='payerenrollment',
-            name='vendor_reference',
+            model_name="payerenrollment",
+            name="vendor_reference",
             field=models.CharField(blank=True, max_length=80),
         ),
         migrations.CreateModel(
-            name='ClaimSubmission',
+            name="ClaimSubmission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('claim_version', models.PositiveIntegerField()),
-                ('idempotency_key', models.CharField(max_length=80)),
-                ('control_number', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('recorded', 'Recorded'), ('sent', 'Sent'), ('unknown', 'Outcome unknown'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('failed', 'Failed')], default='recorded', max_length=10)),
-                ('vendor_reference', models.CharField(blank=True, max_length=120)),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('x12', models.TextField(blank=True, help_text='The interchange as sent.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='billing.claim')),
-                ('clearinghouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claim_submissions', to='clearinghouse.clearinghouseconfig')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("claim_version", models.PositiveIntegerField()),
+                ("idempotency_key", models.CharField(max_length=80)),
+                ("control_number", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded"),
+                            ("sent", "Sent"),
+                            ("unknown", "Outcome unknown"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("failed", "Failed"),
+                        ],
+                        default="recorded",
+                        max_length=10,
+                    ),
+                ),
+                ("vendor_reference", models.CharField(blank=True, max_length=120)),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("x12", models.TextField(blank=True, help_text="The interchange as sent.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "clearinghouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claim_submissions",
+                        to="clearinghouse.clearinghouseconfig",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimAcknowledgement',
+            name="ClaimAcknowledgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=6)),
-                ('report_id', models.CharField(blank=True, max_length=120)),
-                ('accepted', models.BooleanField()),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('x12', models.TextField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='acknowledgements', to='billing.claim')),
-                ('clearinghouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clearinghouse.clearinghouseconfig')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
-                ('submission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='acknowledgements', to='clearinghouse.claimsubmission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=6)),
+                ("report_id", models.CharField(blank=True, max_length=120)),
+                ("accepted", models.BooleanField()),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("x12", models.TextField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="acknowledgements",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "clearinghouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clearinghouse.clearinghouseconfig",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="acknowledgements",
+                        to="clearinghouse.claimsubmission",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at', 'id'],
+                "ordering": ["received_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='VendorCursor',
+            name="VendorCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=120)),
-                ('value', models.CharField(max_length=500)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clearinghouse', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cursors', to='clearinghouse.clearinghouseconfig')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=120)),
+                ("value", models.CharField(max_length=500)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clearinghouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cursors",
+                        to="clearinghouse.clearinghouseconfig",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.organization",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='claimsubmission',
-            index=models.Index(fields=['organization', 'status'], name='clearinghou_organiz_9e7ea7_idx'),
+            model_name="claimsubmission",
+            index=models.Index(
+                fields=["organization", "status"], name="clearinghou_organiz_9e7ea7_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimsubmission',
-            constraint=models.UniqueConstraint(fields=('organization', 'idempotency_key'), name='claim_submission_unique_key'),
+            model_name="claimsubmission",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "idempotency_key"), name="claim_submission_unique_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimacknowledgement',
-            constraint=models.UniqueConstraint(condition=models.Q(('report_id', ''), _negated=True), fields=('organization', 'clearinghouse', 'report_id', 'claim', 'kind'), name='acknowledgement_once_per_report_and_claim'),
+            model_name="claimacknowledgement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("report_id", ""), _negated=True),
+                fields=("organization", "clearinghouse", "report_id", "claim", "kind"),
+                name="acknowledgement_once_per_report_and_claim",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vendorcursor',
-            constraint=models.UniqueConstraint(fields=('clearinghouse', 'key'), name='vendor_cursor_unique_key'),
+            model_name="vendorcursor",
+            constraint=models.UniqueConstraint(
+                fields=("clearinghouse", "key"), name="vendor_cursor_unique_key"
+            ),
         ),
     ]

@@ -31,11 +31,21 @@ class VendorError(Exception):
 
 class TransientFailure(VendorError):
     """Worth retrying. `outcome_unknown` is True when the request may have reached the
-    vendor (a timeout or dropped connection after sending), so a claim may be accepted."""
+    vendor (a timeout or dropped connection after sending), so a claim may be accepted.
+    `retry_after_s` is the vendor's Retry-After on an HTTP 429, else None."""
 
-    def __init__(self, vendor: str, message: str, *, status_code=None, outcome_unknown=False):
+    def __init__(
+        self,
+        vendor: str,
+        message: str,
+        *,
+        status_code=None,
+        outcome_unknown=False,
+        retry_after_s: float | None = None,
+    ):
         super().__init__(vendor, message, status_code=status_code)
         self.outcome_unknown = outcome_unknown
+        self.retry_after_s = retry_after_s
 
 
 class VendorTimeout(TransientFailure):
@@ -108,6 +118,19 @@ class Report:
 
 
 @dataclass(frozen=True)
+class ClaimStatusReport(Report):
+    """A vendor's verdict on one claim given as data instead of X12 (Claim.MD's response
+    API answers XML claim statuses, not 277CAs): kind "status"; `text` is the vendor's own
+    record of it, kept raw like any report."""
+
+    claim_id: str = ""  # our CLM01 (patient control number) as the vendor echoes it
+    status: str = ""  # "accepted", "rejected", or "" when the vendor's code is neither
+    vendor_status: str = ""  # the vendor's own code (Claim.MD: A, R)
+    messages: tuple[str, ...] = ()  # the vendor's reasons, in its words
+    vendor_claim_id: str = ""  # the vendor's id for the claim
+
+
+@dataclass(frozen=True)
 class HealthResult:
     ok: bool
     latency_ms: int
@@ -135,7 +158,9 @@ class VendorAdapter(abc.ABC):
     @abc.abstractmethod
     def fetch_reports(self) -> list[Report]:
         """Acknowledgements and reports that arrived since the last call (999, 277CA, 277,
-        and 835 where the vendor delivers ERAs through the same mailbox)."""
+        statuses). 835 ERAs stay in the mailbox for `fetch_eras`, even where the vendor
+        delivers them through the same one. What is returned is gone at the vendor: store
+        it before anything else."""
 
     @abc.abstractmethod
     def eligibility(self, x12_270: str) -> str:

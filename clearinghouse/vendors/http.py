@@ -51,6 +51,7 @@ def send(vendor: str, http: httpx.Client, method: str, url: str, **kwargs) -> ht
             f"{where}: HTTP {response.status_code}",
             status_code=response.status_code,
             outcome_unknown=response.status_code >= 500 and method != "GET",
+            retry_after_s=retry_after_s(response) if response.status_code == 429 else None,
         )
     if response.status_code >= 400:
         raise PermanentFailure(
@@ -69,11 +70,22 @@ def vendor_message(response: httpx.Response) -> str:
     except ValueError:
         return text.strip()[:MESSAGE_LIMIT] or response.reason_phrase
     if isinstance(body, dict):
-        for key in ("message", "error_description", "error", "errors", "detail"):
+        for key in ("message", "userMessage", "error_description", "error", "errors", "detail"):
             if body.get(key):
                 value = body[key]
+                if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                    # [{"description": "..."}, ...] (Change Healthcare), errorMessage (Availity)
+                    words = [_first_text(v) for v in value]
+                    value = "; ".join(w for w in words if w) or value
                 return (value if isinstance(value, str) else json.dumps(value))[:MESSAGE_LIMIT]
     return text.strip()[:MESSAGE_LIMIT]
+
+
+def _first_text(item: dict) -> str:
+    for key in ("description", "message", "errorMessage", "detail", "error"):
+        if isinstance(item.get(key), str) and item[key]:
+            return item[key]
+    return ""
 
 
 def retry_after_s(response: httpx.Response, default: float = 1.0) -> float:

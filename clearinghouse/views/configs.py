@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,8 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing import permissions
+from billing.forms.binding import add_service_errors, really_changed
 from billing.http import OrgRequest, code_required
-from clearinghouse import selectors, services
+from clearinghouse import selectors, services, vendor_services
 from clearinghouse.forms import BaaForm, ClearinghouseConfigForm
 from clearinghouse.models import ClearinghouseConfig, Vendor
 
@@ -27,20 +28,6 @@ def _get_config(request: OrgRequest, pk: int) -> ClearinghouseConfig:
     if config is None:
         raise Http404("No such clearinghouse configuration.")
     return config
-
-
-def _really_changed(form: forms.BaseForm) -> bool:
-    """Whether a saved form changed a value, not only its spelling ("il" for "IL")."""
-    return any(form.cleaned_data.get(name) != form.initial.get(name) for name in form.changed_data)
-
-
-def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ValidationError next to the field it names, else at the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, field_errors)
 
 
 def _config_data(form: ClearinghouseConfigForm) -> dict:
@@ -94,6 +81,7 @@ def _detail_page(
         "can_admin": can_admin,
         "edit_form": (edit_form or _edit_form(stored)) if can_admin else None,
         "baa_form": (baa_form or _baa_form()) if can_admin else None,
+        "last_test": vendor_services.last_connection_test(request.organization, stored),
     }
     return render(request, "clearinghouse/clearinghouse_detail.html", context)
 
@@ -120,7 +108,7 @@ def clearinghouse_add(request: OrgRequest) -> HttpResponse:
                 secret=form.cleaned_data["secret"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Clearinghouse {config} added.")
             return redirect("clearinghouse_detail", pk=config.pk)
@@ -148,9 +136,9 @@ def clearinghouse_detail(request: OrgRequest, pk: int) -> HttpResponse:
                 secret=form.cleaned_data["secret"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
-            if _really_changed(form):
+            if really_changed(form):
                 messages.success(request, f"Clearinghouse {config} saved.")
             else:
                 messages.info(request, "Nothing changed.")
@@ -173,7 +161,7 @@ def clearinghouse_baa(request: OrgRequest, pk: int) -> HttpResponse:
                 signed_on=form.cleaned_data["baa_signed_on"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -202,5 +190,36 @@ def clearinghouse_set_active(request: OrgRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request, f"{config} is inactive: it is no longer offered for new enrollments."
+        )
+    return redirect("clearinghouse_detail", pk=config.pk)
+
+
+@require_POST
+@code_required(permissions.PAYERS_MANAGE)
+@code_required(permissions.CLEARINGHOUSE_ADMIN)
+def clearinghouse_test_connection(request: OrgRequest, pk: int) -> HttpResponse:
+    """Run the vendor's health check now (one short call under the timeout) and show the
+    outcome: in place with htmx, else as a message on the page."""
+    config = _get_config(request, pk)
+    result = vendor_services.clearinghouse_test_connection(
+        organization=request.organization, actor=request.user, config=config
+    )
+    if request.htmx:
+        context = {
+            "config": config,
+            "can_admin": True,
+            "last_test": vendor_services.last_connection_test(request.organization, config),
+        }
+        response = render(
+            request, "clearinghouse/clearinghouse_detail.html#connection_test", context
+        )
+        response["Vary"] = "HX-Request"
+        return response
+    if result.ok:
+        messages.success(request, f"{config}: Healthy · {result.latency_ms:,} ms")
+    else:
+        messages.error(
+            request,
+            f"{config}: connection failed after {result.latency_ms:,} ms · {result.detail}",
         )
     return redirect("clearinghouse_detail", pk=config.pk)

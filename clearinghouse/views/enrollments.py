@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -18,9 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing import permissions
+from billing.forms.binding import add_service_errors, posted_data
 from billing.http import OrgRequest, code_required
 from billing.listing import paginate, render_list
-from clearinghouse import selectors, services
+from clearinghouse import selectors, services, vendor_services
 from clearinghouse.forms import EnrollmentFilterForm, EnrollmentForm
 from clearinghouse.models import TRANSACTION_FIELDS, PayerEnrollment
 
@@ -42,19 +43,6 @@ def _get_enrollment(request: OrgRequest, pk: int) -> PayerEnrollment:
     if enrollment is None:
         raise Http404("No such enrollment.")
     return enrollment
-
-
-def _posted(request: OrgRequest):
-    return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ValidationError next to the field it names, else at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, field_errors)
 
 
 def _list_query(request: OrgRequest) -> QueryDict:
@@ -85,6 +73,7 @@ def _cards_context(request: OrgRequest, query: QueryDict) -> dict:
     page = paginate(request, selectors.enrollment_list(request.organization, q=q, status=status))
     for enrollment in page:
         enrollment.tags = [TAGS[t] for t in enrollment.transaction_types]
+        enrollment.can_submit = vendor_services.can_submit(enrollment)
     list_url = reverse("enrollment_list")
     filters_query = urlencode({k: v for k, v in (("q", q), ("status", status)) if v})
     return {
@@ -117,14 +106,14 @@ def enrollment_list(request: OrgRequest) -> HttpResponse:
 def enrollment_quick_add(request: OrgRequest) -> HttpResponse:
     """The Quick Add dialog (htmx) or, without JavaScript, a page with the same form."""
     setup_missing = selectors.enrollment_setup_missing(request.organization)
-    form = EnrollmentForm(_posted(request), organization=request.organization)
+    form = EnrollmentForm(posted_data(request), organization=request.organization)
     if request.method == "POST" and not any(setup_missing.values()) and form.is_valid():
         try:
             enrollment = services.enrollment_create(
                 organization=request.organization, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             notice = f"Enrollment added: {enrollment}."
             if request.htmx:
@@ -171,7 +160,7 @@ def _cards_after_quick_add(request: OrgRequest, notice: str) -> HttpResponse:
 def enrollment_edit(request: OrgRequest, pk: int) -> HttpResponse:
     enrollment = _get_enrollment(request, pk)
     form = EnrollmentForm(
-        _posted(request),
+        posted_data(request),
         organization=request.organization,
         initial=EnrollmentForm.initial_for(enrollment),
     )
@@ -189,7 +178,7 @@ def enrollment_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             if form.has_changed():
                 messages.success(request, f"Enrollment saved: {enrollment.payer}.")
@@ -263,3 +252,36 @@ def enrollment_remove(request: OrgRequest, pk: int) -> HttpResponse:
         response["Vary"] = "HX-Request"
         return response
     return render(request, FORM_TEMPLATE, context)
+
+
+@require_POST
+@code_required(permissions.PAYERS_MANAGE)
+@can_edit
+def enrollment_submit(request: OrgRequest, pk: int) -> HttpResponse:
+    """Send the enrollment to its clearinghouse now (one call under the timeout)."""
+    enrollment = _get_enrollment(request, pk)
+    try:
+        enrollment = vendor_services.enrollment_submit(
+            organization=request.organization, actor=request.user, enrollment=enrollment
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except vendor_services.VendorUnavailable as error:
+        messages.error(request, str(error))
+    else:
+        where = f"{enrollment.payer} via {enrollment.clearinghouse}"
+        if enrollment.enrollment_status == PayerEnrollment.Status.REJECTED:
+            messages.error(
+                request,
+                f"{enrollment.clearinghouse} rejected the enrollment of {where}: "
+                f"{enrollment.status_reason or 'no reason given'}",
+            )
+        elif enrollment.enrollment_status == PayerEnrollment.Status.ACTIVE:
+            messages.success(request, f"{where} was approved at once: the enrollment is active.")
+        else:
+            messages.success(
+                request,
+                f"{where} submitted: pending, reference {enrollment.vendor_reference}. "
+                f"The status changes when {enrollment.clearinghouse} answers.",
+            )
+    return redirect(_return_url(request))

@@ -171,3 +171,12 @@ def test_it_gives_the_same_segments_with_newline_as_the_terminator(data):
         "*".join((tag, *elements)) + end for tag, elements in segments
     )
     assert _shape(text)[1:] == segments
+
+
+@pytest.mark.parametrize("width", [103, 104, 105, 106])
+def test_it_reads_the_separators_when_a_wrap_falls_at_the_end_of_the_isa(width):
+    # Hypothesis found these: the wrap lands just before ISA16 or before the terminator.
+    separators = Separators("*", ":", "^", "~")
+    text = _isa(separators) + "GS*HC*A*B~ST*837*0001~"
+    wrapped = "\n".join(text[i : i + width] for i in range(0, len(text), width))
+    assert [tag for tag, _ in _shape(wrapped)] == ["ISA", "GS", "ST"]
