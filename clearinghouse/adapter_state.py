@@ -12,6 +12,7 @@ a `VendorCursor` row, upserted.
 from __future__ import annotations
 
 import hashlib
+import time
 
 from cryptography.fernet import InvalidToken
 from django.core.cache import cache
@@ -51,7 +52,10 @@ class DjangoAdapterState:
         stays until replaced); cursors are kept in the database until overwritten."""
         if key.startswith(TOKEN_PREFIXES) or ttl_s is not None:
             encrypted = _fernet().encrypt(value.encode()).decode()
-            cache.set(self._cache_key(key), encrypted, timeout=ttl_s)
+            # The expiry is kept with the value and checked on read, so every process (and
+            # a test's clock) agrees on it; the cache's own timeout only cleans up.
+            expires = time.time() + ttl_s if ttl_s is not None else None
+            cache.set(self._cache_key(key), (encrypted, expires), timeout=ttl_s)
             return
         if len(key) > CURSOR_KEY_LIMIT or len(value) > CURSOR_VALUE_LIMIT:
             raise ValueError(
@@ -77,10 +81,13 @@ class DjangoAdapterState:
 
     def _cache_get(self, key: str) -> str | None:
         stored = cache.get(self._cache_key(key))
-        if stored is None:
+        if not isinstance(stored, tuple) or len(stored) != 2:
+            return None
+        encrypted, expires = stored
+        if expires is not None and time.time() >= expires:
             return None
         try:
-            return _fernet().decrypt(stored.encode()).decode()
+            return _fernet().decrypt(encrypted.encode()).decode()
         except InvalidToken:
             return None  # encrypted under a retired key: fetch a new token
 
