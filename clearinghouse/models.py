@@ -7,6 +7,7 @@ import json
 from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -364,3 +365,114 @@ class VendorCursor(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.clearinghouse} {self.key}={self.value}"
+
+
+class FailoverSettings(TenantModel):
+    """Seed 001: the organization's primary and secondary clearinghouse and the thresholds
+    the router reads on every decision (no restart needed)."""
+
+    primary = models.ForeignKey(
+        ClearinghouseConfig, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    secondary = models.ForeignKey(
+        ClearinghouseConfig, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    health_check_interval_s = models.PositiveIntegerField(
+        "health check interval (seconds)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+    )
+    failure_threshold = models.PositiveIntegerField(
+        "consecutive failures before failover",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    recovery_cooldown_s = models.PositiveIntegerField(
+        "recovery cool-down (seconds)",
+        default=300,
+        validators=[MinValueValidator(1), MaxValueValidator(86400)],
+    )
+    transaction_timeout_ms = models.PositiveIntegerField(
+        "per-transaction timeout (ms)",
+        default=15000,
+        validators=[MinValueValidator(100), MaxValueValidator(120000)],
+    )
+    allow_simulated_failures = models.BooleanField(
+        default=False, help_text='Shows "Simulate health failure" to admins (demos and drills).'
+    )
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "failover settings"
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="failover_settings_one_per_org"),
+            models.CheckConstraint(
+                condition=Q(primary__isnull=True)
+                | Q(secondary__isnull=True)
+                | ~Q(primary=models.F("secondary")),
+                name="failover_primary_is_not_secondary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Failover settings of {self.organization_id}"
+
+
+class PayerRoute(TenantModel):
+    """A payer pinned to one clearinghouse: a hard pin (no failover) or forced with
+    fallback to the other vendor of the global pair."""
+
+    payer = models.ForeignKey(Payer, on_delete=models.CASCADE, related_name="routes")
+    forced_vendor = models.ForeignKey(
+        ClearinghouseConfig, on_delete=models.PROTECT, related_name="payer_routes"
+    )
+    allow_failover = models.BooleanField("allow failover for this payer", default=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["payer__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "payer"], name="payer_route_one_per_payer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = "with fallback" if self.allow_failover else "hard pin"
+        return f"{self.payer} -> {self.forced_vendor} ({kind})"
+
+
+class RouteDecision(TenantModel):
+    """The last routing decision per (organization, payer) scope, persisted so a restart
+    or a second worker does not write a duplicate failover audit row. `payer` empty is the
+    global route."""
+
+    payer = models.ForeignKey(
+        Payer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    vendor = models.ForeignKey(ClearinghouseConfig, on_delete=models.CASCADE, related_name="+")
+    failed_over = models.BooleanField(default=False)
+    reason = models.CharField(max_length=80, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "payer"], name="route_decision_one_per_payer_scope"
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(payer__isnull=True),
+                name="route_decision_one_global_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer or 'global'} -> {self.vendor} ({self.reason or 'baseline'})"
