@@ -34,7 +34,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/edi_reader.py

@@ -88,3 +88,18 @@ def default_claim_clearinghouse(organization: Organization) -> ClearinghouseConf
     configuration (the failover settings' primary takes over once they exist)."""
     active = list(clearinghouse_list(organization).filter(is_active=True)[:2])
     return active[0] if len(active) == 1 else None
+
+
+def clearinghouse_health(organization: Organization, configs) -> dict[int, object]:
+    """The health of the configurations in the organization's failover pair (the ones the
+    scheduled checks watch), by config id; the others are not monitored."""
+    from clearinghouse import health
+    from clearinghouse.models import FailoverSettings
+
+    settings = FailoverSettings.objects.filter(organization=organization).first()
+    if settings is None:
+        return {}
+    watched = {settings.primary_id, settings.secondary_id} - {None}
+    return {
+        c.pk: health.vendor_health(organization, c, settings) for c in configs if c.pk in watched
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clearinghouse.views import configs, enrollments, wizard
+from clearinghouse.views import configs, enrollments, failover, wizard
 
 urlpatterns = [
     path("pm/clearinghouse", configs.clearinghouse_list, name="clearinghouse_list"),
@@ -16,6 +16,18 @@ urlpatterns = [
         "pm/clearinghouse/<int:pk>/test-connection",
         configs.clearinghouse_test_connection,
         name="clearinghouse_test_connection",
+    ),
+    path("pm/clearinghouse/failover", failover.failover_settings, name="failover_settings"),
+    path("pm/clearinghouse/failover/routes", failover.payer_route_add, name="failover_route_add"),
+    path(
+        "pm/clearinghouse/failover/routes/<int:pk>",
+        failover.payer_route_edit,
+        name="failover_route_edit",
+    ),
+    path(
+        "pm/clearinghouse/failover/routes/<int:pk>/delete",
+        failover.payer_route_delete,
+        name="failover_route_delete",
     ),
     path("pm/clearinghouse/enrollments", enrollments.enrollment_list, name="enrollment_list"),
     path(

@@ -18,7 +18,8 @@ from django.core.exceptions import ValidationError
 
 from billing.models import Organization
 from billing.tenancy import tenant_context
-from clearinghouse.models import ClearinghouseConfig, PayerEnrollment
+from clearinghouse.health_checks import health_checks_due, health_checks_run
+from clearinghouse.models import ClearinghouseConfig, FailoverSettings, PayerEnrollment
 from clearinghouse.vendor_services import acknowledgements_fetch, enrollment_poll
 from clearinghouse.vendors.base import TransientFailure, VendorError
 
@@ -139,3 +140,26 @@ def fetch_acknowledgements(*, organization_id: int | None = None) -> dict[str, d
                 for name in SUMMED:
                     counts[name] += getattr(summary, name)
     return results
+
+
+@shared_task(name="clearinghouse.run_health_checks", acks_late=True)
+def run_health_checks(*, organization_id: int | None = None) -> dict[str, int]:
+    """Beat runs this every second; each organization's failover pair is checked at that
+    organization's own interval (`health_checks_due`), not more often."""
+    checked = {}
+    for organization in _organizations(organization_id):
+        try:
+            with tenant_context(organization):
+                settings = (
+                    FailoverSettings.objects.select_related("primary", "secondary")
+                    .filter(organization=organization)
+                    .first()
+                )
+                if settings is None or not health_checks_due(organization, settings):
+                    continue
+                checked[organization.slug] = len(
+                    health_checks_run(organization=organization, settings=settings)
+                )
+        except Exception:
+            logger.exception("Health checks failed for organization %s", organization.pk)
+    return checked

@@ -182,6 +182,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(LOCAL_DIR / "cache"),
+            # The default (300 entries, then a third culled at random) would drop vendor
+            # health state and tokens at random.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
     _broker_dir = LOCAL_DIR / "broker"
@@ -212,6 +215,11 @@ CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "run-health-checks": {
+        # Every second; each organization's own interval decides when its checks run.
+        "task": "clearinghouse.run_health_checks",
+        "schedule": 1.0,
+    },
     "expire-enrollments": {
         "task": "clearinghouse.expire_enrollments",
         "schedule": crontab(hour=2, minute=15),

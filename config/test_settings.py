@@ -24,3 +24,10 @@ MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa:
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Threads of the live server must not keep connections that block dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Parallel test workers share one Redis: keep their cache keys apart (they also get
+# separate databases, so their ids collide).
+# (The process id, not PYTEST_XDIST_WORKER: settings load before xdist names the worker.)
+_WORKER = f"p{os.getpid()}"
+CACHES["default"]["KEY_PREFIX"] = _WORKER  # noqa: F405
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):  # noqa: F405
+    CACHES["default"]["LOCATION"] += f"-{_WORKER}"  # noqa: F405

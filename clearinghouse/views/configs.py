@@ -74,6 +74,7 @@ def _detail_page(
     # A rejected edit wrote its input onto `config`: show what is stored.
     stored = _get_config(request, config.pk) if edit_form is not None else config
     counts = selectors.enrollment_counts(request.organization, stored)
+    stored.health = selectors.clearinghouse_health(request.organization, [stored]).get(stored.pk)
     context = {
         "config": stored,
         "counts": counts,
@@ -89,7 +90,10 @@ def _detail_page(
 @require_safe
 @code_required(permissions.PAYERS_MANAGE)
 def clearinghouse_list(request: OrgRequest) -> HttpResponse:
-    configs = selectors.clearinghouse_table(request.organization)
+    configs = list(selectors.clearinghouse_table(request.organization))
+    health = selectors.clearinghouse_health(request.organization, configs)
+    for config in configs:
+        config.health = health.get(config.pk)
     return render(request, "clearinghouse/clearinghouse_list.html", {"configs": configs})
 
 

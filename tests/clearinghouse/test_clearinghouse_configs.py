@@ -202,7 +202,7 @@ def test_it_lists_the_organizations_configurations(login, admin_user, org, other
     assert f'data-testid="live-{waystar.pk}">2</td>' in html
     assert f'data-testid="live-{availity.pk}">0</td>' in html
     assert "Inactive" in html
-    assert 'title="Health checks start with the failover work"' in html
+    assert "Not monitored: only the failover pair" in html  # no failover settings yet
     assert "New clearinghouse" in html
 
 

@@ -6,20 +6,20 @@ import threading
 
 import pytest
 import time_machine
-from django.core.cache import cache
 
 from clearinghouse import health
 from clearinghouse.models import FailoverSettings
 from tests import factories
+from tests.cache import clear_cache
 
 T0 = 1_800_000_000.0
 
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from clearinghouse.router import (
     resolve_vendor_route_with_audit,
 )
 from tests import factories
+from tests.cache import clear_cache
 
 T0 = 1_800_000_000.0
 ALL_TYPES = {"covers_837p": True, "covers_270": True, "covers_276": True, "covers_278": True}
@@ -27,9 +28,9 @@ ALL_TYPES = {"covers_837p": True, "covers_270": True, "covers_276": True, "cover
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture
@@ -303,7 +304,7 @@ def test_repeated_decisions_write_one_row(org, pair, payer):
     for _ in range(5):
         resolve_vendor_route_with_audit(organization=org, payer=payer, transaction="270")
         resolve_vendor_route_with_audit(organization=org, payer=payer, transaction="837P")
-    assert len(_rows(org)) == 1
+    assert len(_rows(org)) == 1, [(r.old_values, r.new_values) for r in _rows(org)]
 
 
 @pytest.mark.parametrize("failed_over", [False, True])
@@ -315,7 +316,7 @@ def test_a_restart_writes_no_duplicate(org, pair, payer, failed_over):
     # a restart forgets nothing persisted; the degraded state is still in the shared cache
     # (a cleared cache would mean the primary is healthy again, a real change of decision)
     before = cache.get(f"clearinghouse:health:{org.pk}:{primary.pk}")
-    cache.clear()
+    clear_cache()
     cache.set(f"clearinghouse:health:{org.pk}:{primary.pk}", before, timeout=None)
     result = resolve_vendor_route_with_audit(organization=org, payer=payer, transaction="270")
     assert result.failed_over is failed_over

@@ -28,6 +28,7 @@ from clearinghouse.vendors.base import (
 )
 from config.celery import app
 from tests import factories
+from tests.cache import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -99,9 +100,9 @@ def fake(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def practice(org):
@@ -231,7 +232,7 @@ def test_cursors_go_to_the_database_are_upserted_and_survive_a_new_instance(org)
         "claim_md:svc-demo:last_response_id",
         "4711",
     )
-    cache.clear()  # cursors do not depend on the cache
+    clear_cache()  # cursors do not depend on the cache
     assert DjangoAdapterState(org, config).get("claim_md:svc-demo:last_response_id") == "4711"
     assert DjangoAdapterState(org, config).get("claim_md:svc-demo:last_era_id") is None
 
