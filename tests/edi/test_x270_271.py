@@ -3,6 +3,8 @@ skeleton (tests/edi/structure.py) besides the round trips."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,7 +85,7 @@ def test_it_refuses_an_inquiry_without_a_service_type():
 def test_it_reads_back_any_inquiry_it_writes(
     last_name, member_id, trace, birth_date, service_types
 ):
-    request = examples.eligibility_request()
+    request = copy.deepcopy(examples.eligibility_request())  # shares example members
     inquiry = request.inquiries[1]
     inquiry.subscriber.last_name, inquiry.subscriber.identifier = last_name, member_id
     inquiry.subscriber.birth_date = birth_date

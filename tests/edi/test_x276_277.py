@@ -3,6 +3,7 @@ skeleton (tests/edi/structure.py) besides the round trips."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -90,7 +91,7 @@ def test_it_sends_a_277_to_its_own_reader():
     charge=strategies.money(),
 )
 def test_it_reads_back_any_request_it_writes(last_name, member_id, trace, charge):
-    request = examples.status_request()
+    request = copy.deepcopy(examples.status_request())  # shares example members
     claim = request.providers[0].claims[0]
     claim.subscriber.last_name, claim.subscriber.identifier = last_name, member_id
     claim.trace_number, claim.charge = trace, charge

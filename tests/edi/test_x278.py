@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import given
 
@@ -83,7 +85,7 @@ def test_it_refuses_a_response_without_decisions():
     charge=strategies.money(),
 )
 def test_it_reads_back_any_request_it_writes(last_name, member_id, diagnoses, charge):
-    review = examples.review_request()
+    review = copy.deepcopy(examples.review_request())  # shares example members
     review.subscriber.last_name, review.subscriber.identifier = last_name, member_id
     review.diagnoses, review.services[0].charge = diagnoses, charge
     assert read_278(write_278_request(examples.envelope(), [review])).transactions == [review]
