@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.http import Http404
+
 from billing.models import (
     ZERO,
     Charge,
@@ -87,3 +89,11 @@ def encounter_ledger(encounter: Encounter) -> list[LedgerLine]:
         running += entry.amount
         lines.append(LedgerLine(entry, running))
     return lines
+
+
+def encounter_get_or_404(organization: Organization, pk: int) -> Encounter:
+    """The organization's encounter, or 404: another organization's id does not exist here."""
+    encounter = encounter_get(organization, pk)
+    if encounter is None:
+        raise Http404("No such encounter.")
+    return encounter

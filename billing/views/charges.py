@@ -20,10 +20,7 @@ from billing.services import charges as services
 
 
 def _get_encounter(request: OrgRequest, pk: int) -> Encounter:
-    encounter = encounter_selectors.encounter_get(request.organization, pk)
-    if encounter is None:
-        raise Http404("No such encounter.")
-    return encounter
+    return encounter_selectors.encounter_get_or_404(request.organization, pk)
 
 
 def _get_charge(request: OrgRequest, pk: int) -> Charge:

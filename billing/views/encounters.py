@@ -26,10 +26,7 @@ def _get_patient(request: OrgRequest, pk: int) -> Patient:
 
 
 def _get_encounter(request: OrgRequest, pk: int) -> Encounter:
-    encounter = selectors.encounter_get(request.organization, pk)
-    if encounter is None:
-        raise Http404("No such encounter.")
-    return encounter
+    return selectors.encounter_get_or_404(request.organization, pk)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

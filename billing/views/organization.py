@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing import permissions
+from billing.forms.binding import posted_data
 from billing.forms.organization import (
     MemberAddForm,
     MemberRoleForm,
@@ -60,7 +61,7 @@ def _error_text(error: ValidationError) -> str:
 @code_required(permissions.ORG_ADMIN)
 def organization_settings(request: OrgRequest) -> HttpResponse:
     instance = selectors.organization_for_update(request.organization)
-    data = request.POST if request.method == "POST" else None
+    data = posted_data(request)
     form = OrganizationSettingsForm(data, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
@@ -211,9 +212,7 @@ def _role_form_page(request: OrgRequest, form: RoleForm, role: Role | None) -> H
 @require_http_methods(["GET", "HEAD", "POST"])
 @code_required(permissions.ORG_ADMIN)
 def role_add(request: OrgRequest) -> HttpResponse:
-    form = RoleForm(
-        request.POST if request.method == "POST" else None, organization=request.organization
-    )
+    form = RoleForm(posted_data(request), organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             role = services.role_create(
@@ -234,7 +233,7 @@ def role_add(request: OrgRequest) -> HttpResponse:
 @code_required(permissions.ORG_ADMIN)
 def role_edit(request: OrgRequest, pk: int) -> HttpResponse:
     role = _get_role(request, pk)
-    data = request.POST if request.method == "POST" else None
+    data = posted_data(request)
     form = RoleForm(
         data,
         organization=request.organization,

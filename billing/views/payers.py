@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from billing import permissions
-from billing.forms.binding import add_service_errors, really_changed
+from billing.forms.binding import add_service_errors, posted_data, really_changed
 from billing.forms.payers import PayerForm, PayerSearchForm
 from billing.http import OrgRequest, code_required
 from billing.listing import paginate, render_list
@@ -49,7 +49,7 @@ def payer_list(request: OrgRequest) -> HttpResponse:
 @code_required(permissions.PAYERS_MANAGE)
 @code_required(permissions.PAYERS_EDIT)
 def payer_add(request: OrgRequest) -> HttpResponse:
-    form = PayerForm(request.POST if request.method == "POST" else None)
+    form = PayerForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             payer = services.payer_create(
@@ -68,7 +68,7 @@ def payer_add(request: OrgRequest) -> HttpResponse:
 @code_required(permissions.PAYERS_EDIT)
 def payer_edit(request: OrgRequest, pk: int) -> HttpResponse:
     payer = _get_payer(request, pk)
-    form = PayerForm(request.POST if request.method == "POST" else None, instance=payer)
+    form = PayerForm(posted_data(request), instance=payer)
     if request.method == "POST" and form.is_valid():
         try:
             payer = services.payer_update(

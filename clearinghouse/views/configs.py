@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing import permissions
-from billing.forms.binding import add_service_errors, really_changed
+from billing.forms.binding import add_service_errors, posted_data, really_changed
 from billing.http import OrgRequest, code_required
 from clearinghouse import selectors, services, vendor_services
 from clearinghouse.forms import BaaForm, ClearinghouseConfigForm
@@ -102,7 +102,7 @@ def clearinghouse_list(request: OrgRequest) -> HttpResponse:
 @code_required(permissions.PAYERS_MANAGE)
 @code_required(permissions.CLEARINGHOUSE_ADMIN)
 def clearinghouse_add(request: OrgRequest) -> HttpResponse:
-    form = _add_form(request.POST if request.method == "POST" else None)
+    form = _add_form(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             config = services.clearinghouse_create(
