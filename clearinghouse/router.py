@@ -68,7 +68,7 @@ def _timestamp(now: float | datetime.datetime | None) -> float:
     return float(now)
 
 
-def _settings_for(organization: Organization) -> FailoverSettings:
+def settings_for(organization: Organization) -> FailoverSettings:
     found = (
         FailoverSettings.objects.for_organization(organization)
         .select_related("primary", "secondary")
@@ -138,7 +138,7 @@ def resolve_vendor_route(
         )
     if payer is not None and payer.organization_id != organization.pk:
         raise ValueError("The payer belongs to another organization.")
-    settings = settings if settings is not None else _settings_for(organization)
+    settings = settings if settings is not None else settings_for(organization)
     at = _timestamp(now)
     route = (
         PayerRoute.objects.for_organization(organization)

@@ -251,3 +251,22 @@ class PayerEnrollmentFactory(factory.django.DjangoModelFactory):
     electronic_payer_id = factory.Sequence(lambda n: f"EP{n:05d}")
     enrollment_status = "pending"
     covers_837p = True
+
+
+class FailoverSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clearinghouse.FailoverSettings"
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class PayerRouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clearinghouse.PayerRoute"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    payer = factory.SubFactory(PayerFactory, organization=factory.SelfAttribute("..organization"))
+    forced_vendor = factory.SubFactory(
+        ClearinghouseConfigFactory, organization=factory.SelfAttribute("..organization")
+    )
+    allow_failover = False

@@ -1,14 +1,17 @@
-"""Claims sent to the sandbox clearinghouse over real HTTP, exactly once."""
+"""Claims sent through the audited router to the sandbox clearinghouse over real HTTP,
+exactly once."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from billing.models import AuditLog, Claim
-from clearinghouse.models import ClaimSubmission
+from clearinghouse import health
+from clearinghouse.models import ClaimSubmission, FailoverSettings
+from clearinghouse.router import RouteError
 from clearinghouse.submission import claim_submit, idempotency_key
 from tests import factories
+from tests.cache import clear_cache
 from tests.clearinghouse.test_export_837p import _claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,8 +19,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 Status = ClaimSubmission.Status
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
 @pytest.fixture
 def setup(org, sandbox_clearinghouse):
+    """The sandbox as the primary, a Waystar face of it as the secondary, one payer enrolled
+    with both under different electronic payer ids."""
     org.address_line1, org.city, org.state, org.zip_code = "1 Main St", "Camp Hill", "PA", "17011"
     org.phone = "(717) 555-0100"
     org.save()
@@ -25,7 +37,33 @@ def setup(org, sandbox_clearinghouse):
         organization=org, vendor="sandbox", base_url=sandbox_clearinghouse.vendor_url("sandbox")
     )
     enrollment = factories.PayerEnrollmentFactory(
-        organization=org, clearinghouse=sandbox, enrollment_status="active"
+        organization=org,
+        clearinghouse=sandbox,
+        enrollment_status="active",
+        electronic_payer_id="SBX01",
+    )
+    secondary = factories.ClearinghouseConfigFactory(
+        organization=org,
+        vendor="waystar",
+        display_name="Waystar",
+        base_url=sandbox_clearinghouse.vendor_url("waystar"),
+        account_id="svc-demo",
+    )
+    secondary.set_credentials({"secret": "s3cret-value"})
+    secondary.save()
+    factories.PayerEnrollmentFactory(
+        organization=org,
+        payer=enrollment.payer,
+        clearinghouse=secondary,
+        enrollment_status="active",
+        electronic_payer_id="WAY02",
+    )
+    FailoverSettings.objects.create(
+        organization=org,
+        primary=sandbox,
+        secondary=secondary,
+        failure_threshold=2,
+        transaction_timeout_ms=2000,
     )
     return org, sandbox, enrollment.payer, sandbox_clearinghouse
 
@@ -35,12 +73,10 @@ def _logged_claims(sandbox_clearinghouse) -> list[dict]:
 
 
 def test_it_records_sends_and_marks_the_claim_submitted(setup, admin_user):
-    org, sandbox, payer, server = setup
+    org, _sandbox, payer, server = setup
     claim = _claim(org, payer)
 
-    submission = claim_submit(
-        organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox
-    )
+    submission = claim_submit(organization=org, actor=admin_user, claim=claim)
 
     assert submission.status == Status.SENT
     assert submission.idempotency_key == idempotency_key(claim)
@@ -53,10 +89,10 @@ def test_it_records_sends_and_marks_the_claim_submitted(setup, admin_user):
 
 
 def test_sending_again_does_not_send_twice(setup, admin_user):
-    org, sandbox, payer, server = setup
+    org, _sandbox, payer, server = setup
     claim = _claim(org, payer)
-    first = claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox)
-    again = claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox)
+    first = claim_submit(organization=org, actor=admin_user, claim=claim)
+    again = claim_submit(organization=org, actor=admin_user, claim=claim)
     assert again.pk == first.pk
     assert ClaimSubmission.objects.filter(claim=claim).count() == 1
     assert len(_logged_claims(server)) == 1
@@ -67,28 +103,98 @@ def test_an_unknown_outcome_is_settled_with_the_same_vendor_and_key(setup, admin
     claim = _claim(org, payer)
     server.set_mode("sandbox", "down")
 
-    lost = claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox)
-    assert lost.status in (Status.UNKNOWN, Status.FAILED)
-    other = factories.ClearinghouseConfigFactory(organization=org, vendor="sandbox")
-    with pytest.raises(ValidationError, match="never sent to a second clearinghouse"):
-        claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=other)
+    lost = claim_submit(organization=org, actor=admin_user, claim=claim)
+    assert lost.status == Status.UNKNOWN
+    again = claim_submit(organization=org, actor=admin_user, claim=claim)
+    assert again.status == Status.UNKNOWN and again.clearinghouse == sandbox
+    # Two timeouts degraded the primary: the router now says Waystar, but the claim stays.
+    assert not health.is_available(org, sandbox, FailoverSettings.objects.get(organization=org))
+    assert server.log(kind="837P", vendor="waystar") == []
 
     server.set_mode("sandbox", "healthy")
-    settled = claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox)
+    settled = claim_submit(organization=org, actor=admin_user, claim=claim)
     assert settled.pk == lost.pk and settled.status == Status.SENT
     assert settled.x12 == lost.x12  # the same file, the same key
     assert len(_logged_claims(server)) == 1
+    assert server.log(kind="837P", vendor="waystar") == []
+
+
+def test_the_file_carries_the_routed_vendors_electronic_payer_id(setup, admin_user):
+    org, sandbox, payer, _server = setup
+    claim = _claim(org, payer)
+    submission = claim_submit(organization=org, actor=admin_user, claim=claim)
+    assert submission.clearinghouse == sandbox
+    assert "*PI*SBX01~" in submission.x12.replace("\n", "")
+    recorded = AuditLog.objects.get(action="claim.submission_recorded")
+    assert recorded.new_values["failed_over"] is False
+
+
+def test_a_new_claim_goes_to_the_secondary_while_the_primary_is_degraded(setup, admin_user):
+    org, sandbox, payer, server = setup
+    settings = FailoverSettings.objects.get(organization=org)
+    for _ in range(settings.failure_threshold):
+        health.record_failure(org, sandbox, reason=health.HEALTH_CHECK_FAILURES, settings=settings)
+    claim = _claim(org, payer)
+
+    submission = claim_submit(organization=org, actor=admin_user, claim=claim)
+
+    assert submission.status == Status.SENT
+    assert submission.clearinghouse == settings.secondary
+    assert "*PI*WAY02~" in submission.x12.replace("\n", "")
+    assert len(server.log(kind="837P", vendor="waystar")) == 1
+    assert server.log(kind="837P", vendor="sandbox") == []
+    failover = AuditLog.objects.get(action="clearinghouse_route_failover")
+    assert failover.new_values["vendor"] == settings.secondary_id
+    assert failover.new_values["failed_over"] is True
+    assert failover.new_values["reason"] == "consecutive_health_failures"
+
+
+def test_a_submission_that_never_got_there_is_routed_afresh(setup, admin_user):
+    org, sandbox, payer, server = setup
+    settings = FailoverSettings.objects.get(organization=org)
+    claim = _claim(org, payer)
+    sandbox.base_url = "http://127.0.0.1:9/sandbox"  # connection refused: nothing was sent
+    sandbox.save()
+
+    first = claim_submit(organization=org, actor=admin_user, claim=claim)
+    assert first.status == Status.FAILED and first.clearinghouse == sandbox
+    second = claim_submit(organization=org, actor=admin_user, claim=claim)
+    assert second.status == Status.FAILED  # the second failure reaches the threshold
+    third = claim_submit(organization=org, actor=admin_user, claim=claim)
+
+    assert third.pk == first.pk and third.status == Status.SENT
+    assert third.clearinghouse == settings.secondary
+    assert third.idempotency_key == first.idempotency_key
+    assert len(server.log(kind="837P", vendor="waystar")) == 1
+    rerouted = AuditLog.objects.get(action="claim.submission_rerouted")
+    assert rerouted.old_values["clearinghouse_id"] == sandbox.pk
+    assert rerouted.new_values["clearinghouse_id"] == settings.secondary_id
+
+
+def test_a_hard_pinned_payer_on_a_degraded_vendor_is_refused_with_a_clear_error(setup, admin_user):
+    org, sandbox, payer, server = setup
+    settings = FailoverSettings.objects.get(organization=org)
+    factories.PayerRouteFactory(
+        organization=org, payer=payer, forced_vendor=sandbox, allow_failover=False
+    )
+    for _ in range(settings.failure_threshold):
+        health.record_failure(org, sandbox, reason=health.HEALTH_CHECK_FAILURES, settings=settings)
+    claim = _claim(org, payer)
+
+    with pytest.raises(RouteError, match=f"Payer {payer.name} is pinned to {sandbox}"):
+        claim_submit(organization=org, actor=admin_user, claim=claim)
+
+    assert not ClaimSubmission.objects.exists()
+    assert server.log(kind="837P") == []
 
 
 def test_a_refused_claim_is_rejected_with_the_vendors_reason(setup, admin_user):
-    org, sandbox, payer, _server = setup
+    org, _sandbox, payer, _server = setup
     claim = _claim(org, payer)
     claim.coverage.member_id = "BAD123"
     claim.coverage.save()
 
-    submission = claim_submit(
-        organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox
-    )
+    submission = claim_submit(organization=org, actor=admin_user, claim=claim)
 
     assert submission.status == Status.REJECTED and submission.message
     claim.refresh_from_db()
@@ -98,10 +204,10 @@ def test_a_refused_claim_is_rejected_with_the_vendors_reason(setup, admin_user):
 def test_a_claim_without_an_active_enrollment_there_is_refused_before_anything_is_sent(
     setup, admin_user
 ):
-    org, sandbox, _payer, server = setup
+    org, _sandbox, _payer, server = setup
     unenrolled = factories.PayerFactory(organization=org)
     claim = _claim(org, unenrolled)
-    with pytest.raises(ValidationError, match="no active 837P enrollment"):
-        claim_submit(organization=org, actor=admin_user, claim=claim, clearinghouse=sandbox)
+    with pytest.raises(RouteError, match="no active 837P enrollment"):
+        claim_submit(organization=org, actor=admin_user, claim=claim)
     assert not ClaimSubmission.objects.exists()
     assert _logged_claims(server) == []
