@@ -36,6 +36,15 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
+def outside_request_transaction(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """`OrganizationMiddleware` runs this view outside the request's transaction. For views
+    that wait on a clearinghouse over HTTP: no database lock (nor SQLite's write lock) may be
+    held while a vendor thinks. The view enters `tenant_context` itself around each piece of
+    database work, and its services commit on their own."""
+    view.outside_request_transaction = True  # type: ignore[attr-defined]
+    return view
+
+
 def code_required(
     code: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

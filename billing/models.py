@@ -672,6 +672,82 @@ class ClaimStatusChange(TenantModel):
         return f"{self.claim} {self.from_status or '—'} → {self.to_status}"
 
 
+class EligibilityCheck(TenantModel):
+    """One 270 eligibility inquiry about a coverage and the payer's 271 answer, or why it
+    was not sent. Written by `clearinghouse.eligibility.eligibility_check`; the
+    clearinghouse is kept by id and name only (billing does not depend on clearinghouse)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        ERROR = "error", "Error"  # the payer's AAA rejection, or the vendor refused the 270
+        NOT_SENT = "not_sent", "Not sent"  # no route, or the vendor could not be reached
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    coverage = models.ForeignKey(
+        Coverage, on_delete=models.PROTECT, related_name="eligibility_checks"
+    )
+    appointment = models.ForeignKey(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="eligibility_checks",
+    )
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="+")
+    service_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    clearinghouse_config_id = models.PositiveIntegerField(null=True, blank=True)
+    vendor_display = models.CharField(
+        "clearinghouse", max_length=80, blank=True, help_text="The clearinghouse that answered."
+    )
+    failed_over = models.BooleanField(default=False)
+    route_reason = models.CharField(max_length=80, blank=True)
+    attempts = models.JSONField(
+        default=list, blank=True, help_text="Clearinghouses tried before the answer: vendor, error."
+    )
+    plan_description = models.CharField(max_length=120, blank=True)
+    copay = models.DecimalField(**MONEY, null=True, blank=True)
+    deductible = models.DecimalField(**MONEY, null=True, blank=True)
+    deductible_remaining = models.DecimalField(**MONEY, null=True, blank=True)
+    coinsurance_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    eligibility_begin = models.DateField(null=True, blank=True)
+    eligibility_end = models.DateField(null=True, blank=True)
+    message = models.TextField(blank=True, help_text="The payer's error or the routing error.")
+    trace_number = models.CharField(max_length=50, blank=True)
+    request_270 = models.TextField(blank=True)
+    response_271 = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="not_sent") | ~Q(vendor_display=""),
+                name="eligibility_check_answer_names_its_clearinghouse",
+            ),
+            models.CheckConstraint(
+                condition=Q(coinsurance_percent__isnull=True)
+                | Q(coinsurance_percent__gte=0, coinsurance_percent__lte=100),
+                name="eligibility_check_coinsurance_is_a_percent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "coverage", "-created_at"]),
+            models.Index(fields=["organization", "appointment", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Eligibility of {self.coverage} on {self.service_date}: {self.status}"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.status in (self.Status.ACTIVE, self.Status.INACTIVE)
+
+
 class ApiKey(models.Model):
     """A user's key for one organization's API. Only a hash is stored; the key is shown
     once, when it is created. A directory table, like memberships."""
@@ -696,3 +772,19 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class NumberSequence(TenantModel):
+    """A gap-free counter per organization (claim numbers of generated claims). Taken with
+    an `UPDATE ... SET last_value = last_value + n`, which locks the row until commit."""
+
+    name = models.CharField(max_length=40)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="number_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_value}"

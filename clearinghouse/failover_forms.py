@@ -91,6 +91,12 @@ class FailoverSettingsForm(forms.Form):
         "milliseconds",
         "A single 837/270/276/278 call slower than this counts as failed.",
     )
+    allow_simulated_failures = forms.BooleanField(
+        label="Allow simulated health failures",
+        required=False,
+        help_text='Shows "Simulate health failure" to admins in the status panel (demos and '
+        "failover drills).",
+    )
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)

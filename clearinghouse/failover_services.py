@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.audit import audit, model_values
 from billing.models import Organization, Payer, User
+from clearinghouse import health
 from clearinghouse.models import ClearinghouseConfig, FailoverSettings, PayerRoute
 from clearinghouse.services import clearinghouse_acknowledge_baa
 
@@ -25,6 +26,11 @@ SETTINGS_FIELDS = [
     "allow_simulated_failures",
 ]
 ROUTE_FIELDS = ["payer_id", "forced_vendor_id", "allow_failover"]
+SIMULATED_FAILURE_ACTION = "clearinghouse.simulated_health_failure"
+SIMULATION_OFF = (
+    "Simulated health failures are off for this organization: an admin can allow them in "
+    "the failover settings."
+)
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict, dict]:
@@ -215,3 +221,62 @@ def payer_route_delete(*, organization: Organization, actor: User, route: PayerR
             new_values={},
         )
         route.delete()
+
+
+def _health_values(state: health.Health) -> dict[str, Any]:
+    return {
+        "state": state.state,
+        "failures": state.failures,
+        "reason": state.reason,
+        "cooldown_remaining_s": state.cooldown_remaining_s,
+    }
+
+
+def failover_simulate_health_failure(
+    *, organization: Organization, actor: User, config: ClearinghouseConfig
+) -> health.Health:
+    """A drill: record failed health checks (reason `consecutive_health_failures`) for one
+    vendor of the failover pair until it is degraded, `failure_threshold` of them from a
+    clean state, at least one, so the next routing decision fails over at once instead of
+    after `failure_threshold * health_check_interval_s` seconds. Only where the settings
+    allow simulated failures. Real health checks heal it like any outage: the vendor must
+    then stay healthy for the recovery cool-down.
+
+    The health state lives in the cache, outside the database transaction; it is written
+    first and the audit row (with the resulting state) in the same atomic block after it,
+    under the settings row's lock so two clicks are recorded one after the other."""
+    with transaction.atomic():
+        settings = (
+            FailoverSettings.objects.select_for_update().filter(organization=organization).first()
+        )
+        if settings is None or not settings.allow_simulated_failures:
+            raise PermissionDenied(SIMULATION_OFF)
+        if config.organization_id != organization.pk or config.pk not in (
+            settings.primary_id,
+            settings.secondary_id,
+        ):
+            raise ValidationError(
+                f"{config} is not the primary or secondary vendor of the failover settings."
+            )
+        before = health.vendor_health(organization, config, settings)
+        state, recorded = before, 0
+        while recorded < max(1, settings.failure_threshold):
+            state = health.record_failure(
+                organization, config, reason=health.HEALTH_CHECK_FAILURES, settings=settings
+            )
+            recorded += 1
+            if state.state == health.DEGRADED:
+                break
+        audit(
+            organization=organization,
+            actor=actor,
+            action=SIMULATED_FAILURE_ACTION,
+            instance=config,
+            old_values=_health_values(before),
+            new_values={
+                "config_id": config.pk,
+                "simulated_failures": recorded,
+                **_health_values(state),
+            },
+        )
+    return state

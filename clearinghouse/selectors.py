@@ -1,9 +1,22 @@
 from __future__ import annotations
 
-from django.db.models import Count, Q
+import datetime
+import time
+from dataclasses import dataclass
 
-from billing.models import Organization, Payer
-from clearinghouse.models import ClearinghouseConfig, PayerEnrollment
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from billing.models import AuditLog, Organization, Payer
+from clearinghouse import health, router
+from clearinghouse.health import Health
+from clearinghouse.models import (
+    ClearinghouseConfig,
+    FailoverSettings,
+    PayerEnrollment,
+    PayerRoute,
+)
+from clearinghouse.router import RouteResult
 
 
 def enrollment_list(organization: Organization, *, q: str = "", status: str = ""):
@@ -93,9 +106,6 @@ def default_claim_clearinghouse(organization: Organization) -> ClearinghouseConf
 def clearinghouse_health(organization: Organization, configs) -> dict[int, object]:
     """The health of the configurations in the organization's failover pair (the ones the
     scheduled checks watch), by config id; the others are not monitored."""
-    from clearinghouse import health
-    from clearinghouse.models import FailoverSettings
-
     settings = FailoverSettings.objects.filter(organization=organization).first()
     if settings is None:
         return {}
@@ -103,3 +113,173 @@ def clearinghouse_health(organization: Organization, configs) -> dict[int, objec
     return {
         c.pk: health.vendor_health(organization, c, settings) for c in configs if c.pk in watched
     }
+
+
+# --- the Failover Settings page's status panel ----------------------------------------------
+
+STATUS_TRANSACTION = "837P"  # the panel shows where claims go now
+STATUS_ROUTES = 20  # payer routes resolved on the panel (the router reads 2 rows per payer)
+STATUS_EVENTS = 10
+
+REASON_LABELS = {
+    "primary": "Primary in use",
+    "payer_route": "Payer route",
+    "recovered_after_cooldown": "Recovered after cool-down",
+    "vendor_inactive": "Vendor inactive",
+    "consecutive_health_failures": "Consecutive health failures",
+    "transaction_timeouts": "Transaction timeouts",
+    "transaction_errors": "Transaction errors",
+}
+
+
+@dataclass(frozen=True)
+class VendorStatus:
+    role: str  # "Primary" or "Secondary"
+    config: ClearinghouseConfig
+    health: Health
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.health.reason, self.health.reason)
+
+
+@dataclass(frozen=True)
+class RouteStatus:
+    """Where a scope's traffic goes now: `payer` None is the global route."""
+
+    payer: Payer | None
+    route: PayerRoute | None
+    result: RouteResult | None
+    error: str
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.result.reason, self.result.reason) if self.result else ""
+
+
+@dataclass(frozen=True)
+class FailoverEvent:
+    """One `clearinghouse_route_failover` audit row, readable."""
+
+    at: datetime.datetime
+    scope: str
+    vendor: str
+    failed_over: bool
+    reason: str
+    reason_label: str
+
+
+@dataclass(frozen=True)
+class FailoverStatus:
+    settings: FailoverSettings | None
+    vendors: list[VendorStatus]
+    routes: list[RouteStatus]
+    more_routes: int  # payer routes beyond STATUS_ROUTES, not resolved here
+    events: list[FailoverEvent]
+    checked_at: datetime.datetime
+
+
+def _route_status(organization: Organization, payer, route, settings, now: float) -> RouteStatus:
+    try:
+        result = router.resolve_vendor_route(
+            organization=organization,
+            payer=payer,
+            transaction=STATUS_TRANSACTION,
+            settings=settings,
+            now=now,
+        )
+    except router.RouteError as error:
+        return RouteStatus(payer, route, None, str(error))
+    return RouteStatus(payer, route, result, "")
+
+
+def global_route_status(
+    organization: Organization, *, settings: FailoverSettings | None = None
+) -> RouteStatus:
+    """Where traffic of payers without a payer route goes now (the pure router: no write)."""
+    effective = settings or router.settings_for(organization)
+    return _route_status(organization, None, None, effective, time.time())
+
+
+def failover_events(organization: Organization, limit: int = STATUS_EVENTS) -> list[FailoverEvent]:
+    """The organization's latest routing changes (the router's audit rows), newest first:
+    two queries, however many rows."""
+    rows = list(
+        AuditLog.objects.for_organization(organization)
+        .filter(action=router.AUDIT_ACTION)
+        .order_by("-created_at", "-id")[:limit]
+    )
+    payer_ids = {(r.new_values or {}).get("payer_id") for r in rows} - {None}
+    names = dict(
+        Payer.objects.for_organization(organization)
+        .filter(pk__in=payer_ids)
+        .values_list("pk", "name")
+        if payer_ids
+        else ()
+    )
+    events = []
+    for row in rows:
+        values = row.new_values or {}
+        payer_id = values.get("payer_id")
+        if payer_id is None:
+            scope = "All payers"
+        else:
+            scope = names.get(payer_id, f"Payer #{payer_id} (removed)")
+        reason = values.get("reason", "")
+        events.append(
+            FailoverEvent(
+                at=row.created_at,
+                scope=scope,
+                vendor=values.get("vendor_name") or f"Clearinghouse #{values.get('vendor')}",
+                failed_over=bool(values.get("failed_over")),
+                reason=reason,
+                reason_label=REASON_LABELS.get(reason, reason),
+            )
+        )
+    return events
+
+
+def failover_status(
+    organization: Organization, *, settings: FailoverSettings | None = None
+) -> FailoverStatus:
+    """The failover pair's health, where traffic goes now (the global route and each payer
+    route, through the pure router: nothing is written), and the latest failovers.
+
+    Pass the stored `settings` (with primary and secondary selected) when the caller has
+    them. Queries: the settings, the payer routes, the audit rows and their payers, plus
+    the router's two per payer route shown (at most STATUS_ROUTES); health is in the cache.
+    """
+    if settings is None:
+        settings = (
+            FailoverSettings.objects.for_organization(organization)
+            .select_related("primary", "secondary")
+            .first()
+        )
+    effective = settings or FailoverSettings(organization=organization)
+    now = time.time()
+    vendors = [
+        VendorStatus(role, config, health.vendor_health(organization, config, effective, now=now))
+        for role, config in (("Primary", effective.primary), ("Secondary", effective.secondary))
+        if config is not None
+    ]
+    routes = [_route_status(organization, None, None, effective, now)]
+    payer_routes = list(
+        PayerRoute.objects.for_organization(organization)
+        .select_related("payer", "forced_vendor")
+        .order_by("payer__name", "pk")[: STATUS_ROUTES + 1]
+    )
+    more = 0
+    if len(payer_routes) > STATUS_ROUTES:
+        more = PayerRoute.objects.for_organization(organization).count() - STATUS_ROUTES
+        payer_routes = payer_routes[:STATUS_ROUTES]
+    routes += [
+        _route_status(organization, route.payer, route, effective, now) for route in payer_routes
+    ]
+    return FailoverStatus(
+        settings=settings,
+        vendors=vendors,
+        routes=routes,
+        more_routes=more,
+        events=failover_events(organization),
+        checked_at=timezone.now(),
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clearinghouse.views import configs, enrollments, failover, wizard
+from clearinghouse.views import configs, eligibility, enrollments, failover, wizard
 
 urlpatterns = [
     path("pm/clearinghouse", configs.clearinghouse_list, name="clearinghouse_list"),
@@ -18,6 +18,11 @@ urlpatterns = [
         name="clearinghouse_test_connection",
     ),
     path("pm/clearinghouse/failover", failover.failover_settings, name="failover_settings"),
+    path(
+        "pm/clearinghouse/failover/simulate/<int:pk>",
+        failover.failover_simulate,
+        name="failover_simulate",
+    ),
     path("pm/clearinghouse/failover/routes", failover.payer_route_add, name="failover_route_add"),
     path(
         "pm/clearinghouse/failover/routes/<int:pk>",
@@ -62,4 +67,16 @@ urlpatterns = [
         name="enrollment_wizard_discard",
     ),
     path("pm/enrollment/new/<slug:step>", wizard.enrollment_wizard, name="enrollment_wizard_step"),
+    # eligibility checks (the result page is named patient_* for the Patients menu)
+    path(
+        "pm/coverages/<int:pk>/eligibility",
+        eligibility.coverage_eligibility,
+        name="coverage_eligibility",
+    ),
+    path(
+        "pm/appointments/<int:pk>/eligibility",
+        eligibility.appointment_eligibility,
+        name="appointment_eligibility",
+    ),
+    path("pm/eligibility/<int:pk>", eligibility.eligibility_detail, name="patient_eligibility"),
 ]

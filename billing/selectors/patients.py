@@ -31,6 +31,7 @@ from billing.models import (
     Patient,
     Payer,
 )
+from billing.selectors.eligibility import latest_by_coverage
 
 DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
 CENT = Decimal("0.01")
@@ -179,6 +180,9 @@ def patient_page(organization: Organization, patient: Patient) -> PatientPage:
         .select_related("payer")
         .order_by("order", "-effective_from", "-id")
     )
+    latest_checks = latest_by_coverage(organization, [c.pk for c in coverages])
+    for coverage in coverages:
+        coverage.latest_eligibility = latest_checks.get(coverage.pk)
     claims = list(
         Claim.objects.for_organization(organization)
         .filter(encounter__patient=patient)

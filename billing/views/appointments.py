@@ -13,6 +13,7 @@ from billing.http import OrgRequest, code_required, member_required
 from billing.listing import paginate, render_list
 from billing.models import Appointment
 from billing.selectors import appointments as selectors
+from billing.selectors.eligibility import latest_by_appointment
 from billing.services import appointments as services
 
 # A service's error on a model field, shown beside the form field that feeds it.
@@ -58,12 +59,16 @@ def appointment_list(request: OrgRequest) -> HttpResponse:
     )
     filters = form.filters()
     rows = selectors.appointment_list_queryset(request.organization, now=timezone.now(), **filters)
+    page = paginate(request, rows)
+    latest_checks = latest_by_appointment(request.organization, [a.pk for a in page])
+    for appointment in page:
+        appointment.latest_eligibility = latest_checks.get(appointment.pk)
     context = {
         "form": form,
         "when": filters["when"],
         "upcoming_query": _direction_query(request, selectors.UPCOMING),
         "past_query": _direction_query(request, selectors.PAST),
-        "page": paginate(request, rows),
+        "page": page,
     }
     return render_list(
         request, "billing/appointment_list.html", context, partial="rows", target="appointment-rows"

@@ -83,6 +83,7 @@ def patient_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "today": today,
         "age": selectors.age_on(patient.birth_date, today),
         "can_edit": request.user.has_perm(permissions.PATIENTS_EDIT),
+        "can_check": request.user.has_perm(permissions.ELIGIBILITY_CHECK),
     }
     return render(request, "billing/patient_detail.html", context)
 

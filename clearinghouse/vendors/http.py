@@ -8,10 +8,13 @@ the URL). Errors carry the method, the path and, for refusals, the vendor's mess
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from clearinghouse.vendors.base import PermanentFailure, TransientFailure, VendorTimeout
@@ -21,8 +24,14 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 300
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client: building one loads the CA bundle (~30 ms)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def client(timeout_s: float) -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+    return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False, verify=_tls())
 
 
 def send(vendor: str, http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:

@@ -1,5 +1,6 @@
-"""Failover Settings (seed 001): the Settings tab (primary, secondary, BAA, thresholds) and
-the Payer Routes tab. Reading needs pm.payers.manage; every write pm.clearinghouse.admin
+"""Failover Settings (seed 001): the Settings tab (primary, secondary, BAA, thresholds, and
+a status panel: the pair's health, where traffic goes now, the latest failovers) and the
+Payer Routes tab. Reading needs pm.payers.manage; every write pm.clearinghouse.admin
 (other members see both tabs read-only and their POSTs get 403)."""
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing import permissions
 from billing.forms.binding import add_service_errors
 from billing.http import OrgRequest, code_required
-from clearinghouse import failover_services
+from clearinghouse import failover_services, selectors
 from clearinghouse.failover_forms import FailoverSettingsForm, PayerRouteForm
+from clearinghouse.health import Health
 from clearinghouse.models import ClearinghouseConfig, FailoverSettings, PayerRoute, Vendor
 
 TABS = ("settings", "routes")
+STATUS_TARGET = "fo-status"
 
 
 def _get_route(request: OrgRequest, pk: int) -> PayerRoute:
@@ -31,6 +34,13 @@ def _get_route(request: OrgRequest, pk: int) -> PayerRoute:
     if route is None:
         raise Http404("No such payer route.")
     return route
+
+
+def _get_config(request: OrgRequest, pk: int) -> ClearinghouseConfig:
+    config = selectors.clearinghouse_get(request.organization, pk)
+    if config is None:
+        raise Http404("No such clearinghouse configuration.")
+    return config
 
 
 def _stored_settings(request: OrgRequest) -> FailoverSettings | None:
@@ -50,6 +60,7 @@ def _settings_initial(request: OrgRequest, stored: FailoverSettings | None) -> d
             "failure_threshold": stored.failure_threshold,
             "recovery_cooldown_s": stored.recovery_cooldown_s,
             "transaction_timeout_ms": stored.transaction_timeout_ms,
+            "allow_simulated_failures": stored.allow_simulated_failures,
         }
     defaults = FailoverSettings()
     waystar = (
@@ -92,6 +103,9 @@ def _page(
         "tab": tab,
         "can_admin": can_admin,
         "stored": stored,
+        "status": selectors.failover_status(request.organization, settings=stored)
+        if tab == "settings"
+        else None,
         "settings_form": settings_form or _settings_form(request, stored),
         "routes": PayerRoute.objects.for_organization(request.organization)
         .select_related("payer", "forced_vendor")
@@ -112,6 +126,8 @@ def failover_settings(request: OrgRequest) -> HttpResponse:
     if request.method != "POST":
         tab = request.GET.get("tab", "settings")
         tab = tab if tab in TABS else "settings"
+        if request.htmx and request.htmx.target == STATUS_TARGET:
+            return _status_panel(request)
         edit_route = edit_form = None
         if tab == "routes" and request.GET.get("edit", "").isdigit():
             edit_route = _get_route(request, int(request.GET["edit"]))
@@ -132,6 +148,7 @@ def failover_settings(request: OrgRequest) -> HttpResponse:
                 failure_threshold=data["failure_threshold"],
                 recovery_cooldown_s=data["recovery_cooldown_s"],
                 transaction_timeout_ms=data["transaction_timeout_ms"],
+                allow_simulated_failures=data["allow_simulated_failures"],
                 baa_acknowledged=data["baa_on_file"],
                 baa_signed_on=data["baa_signed_on"],
             )
@@ -141,6 +158,59 @@ def failover_settings(request: OrgRequest) -> HttpResponse:
             messages.success(request, "Failover settings saved.")
             return redirect(reverse("failover_settings") + "?tab=settings")
     return _page(request, tab="settings", settings_form=form)
+
+
+def _status_panel(request: OrgRequest) -> HttpResponse:
+    """The status panel alone, for its periodic htmx refresh."""
+    stored = _stored_settings(request)
+    context = {
+        "can_admin": request.user.has_perm(permissions.CLEARINGHOUSE_ADMIN),
+        "status": selectors.failover_status(request.organization, settings=stored),
+    }
+    response = render(request, "clearinghouse/failover_settings.html#status_panel", context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _after_simulation(request: OrgRequest, config: ClearinghouseConfig, state: Health) -> str:
+    settings = _stored_settings(request) or FailoverSettings(organization=request.organization)
+    route = selectors.global_route_status(request.organization, settings=settings)
+    if route.result is None:
+        next_route = f"The next routing decision finds no vendor: {route.error}"
+    elif route.result.failed_over:
+        next_route = (
+            f"The next routing decision fails over to {route.result.vendor.display_name} "
+            "(payers on the global route)."
+        )
+    else:
+        next_route = (
+            f"The global route stays on {route.result.vendor.display_name}; payers routed to "
+            f"{config.display_name} fail over (hard pins refuse)."
+        )
+    return (
+        f"Simulated health failure: {config.display_name} is {state.state} "
+        f"({state.failures} failed health check{'s' if state.failures != 1 else ''} in a row). "
+        f"{next_route} Real health checks heal it once {config.display_name} is actually "
+        f"healthy and stays so for the {settings.recovery_cooldown_s} s cool-down."
+    )
+
+
+@require_POST
+@code_required(permissions.PAYERS_MANAGE)
+@code_required(permissions.CLEARINGHOUSE_ADMIN)
+def failover_simulate(request: OrgRequest, pk: int) -> HttpResponse:
+    """The status panel's "Simulate health failure" (a drill, where the settings allow it):
+    the vendor is degraded at once and the next routing decision fails over."""
+    config = _get_config(request, pk)
+    try:
+        state = failover_services.failover_simulate_health_failure(
+            organization=request.organization, actor=request.user, config=config
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.warning(request, _after_simulation(request, config, state))
+    return redirect(reverse("failover_settings") + "?tab=settings")
 
 
 @require_POST
