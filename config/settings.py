@@ -233,12 +233,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "clearinghouse.fetch_acknowledgements",
         "schedule": 5 * 60,
     },
+    # Batch jobs whose worker died (or that no worker picked up) are started again.
+    "sweep-stalled-batch-jobs": {
+        "task": "batches.sweep_stalled_jobs",
+        "schedule": 30,
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- clearinghouses ------------------------------------------------------------------
 
 # Where the built-in sandbox clearinghouse listens; demo configurations point at it.
+# --- batch jobs ---------------------------------------------------------------------------
+
+# A running job whose worker wrote no heartbeat for this long is taken over by the sweep.
+# Workers write one after every record of a clearinghouse job and every chunk of the
+# others, so this only has to outlast one vendor call (the transaction timeout) with room.
+BATCH_STALE_AFTER_S = env_int("BATCH_STALE_AFTER_S", 120)
+BATCH_MAX_RECORDS = env_int("BATCH_MAX_RECORDS", 200_000)
+
 SANDBOX_CLEARINGHOUSE_URL = env_str("SANDBOX_CLEARINGHOUSE_URL", "http://127.0.0.1:8001")
 
 # --- logging --------------------------------------------------------------------------

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("billing.urls")),
     path("", include("clearinghouse.urls")),
+    path("", include("batches.urls")),
 ]

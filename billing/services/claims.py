@@ -51,7 +51,8 @@ def claim_set_status(
         elif to_status == Claim.Status.ACCEPTED:
             locked.accepted_at = now
             fields.append("accepted_at")
-        locked.full_clean()
+        # No full_clean(): only the status (checked above) and its stamps change, and a
+        # full clean re-validates every foreign key and unique constraint (queries each).
         locked.save(update_fields=fields)
         change = ClaimStatusChange(
             organization=organization,
@@ -62,7 +63,6 @@ def claim_set_status(
             actor=actor if actor is not None and actor.is_authenticated else None,
             note=note[:200],
         )
-        change.full_clean()
         change.save()
         audit(
             organization=organization,
