@@ -97,8 +97,14 @@ def enrollment_setup_missing(organization: Organization) -> dict[str, bool]:
 
 
 def default_claim_clearinghouse(organization: Organization) -> ClearinghouseConfig | None:
-    """Where claims go when nobody names a clearinghouse: the organization's only active
-    configuration (the failover settings' primary takes over once they exist)."""
+    """Which clearinghouse an export is built for when nobody names one: the failover
+    settings' primary, else the organization's only active configuration. (Sending never
+    asks this: it goes through the audited router.)"""
+    settings = (
+        FailoverSettings.objects.filter(organization=organization).select_related("primary").first()
+    )
+    if settings is not None and settings.primary is not None and settings.primary.is_active:
+        return settings.primary
     active = list(clearinghouse_list(organization).filter(is_active=True)[:2])
     return active[0] if len(active) == 1 else None
 

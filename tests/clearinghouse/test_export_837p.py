@@ -186,3 +186,14 @@ def test_every_demo_claim_makes_a_pyx12_clean_837p(db, settings):
     assert claim_file.skipped == []
     assert len(claim_file.claims) == claims.count() > 200
     assert validate_with_pyx12(claim_file.text) == []
+
+
+def test_an_export_without_a_named_clearinghouse_is_built_for_the_failover_primary(org):
+    from clearinghouse.models import FailoverSettings
+    from clearinghouse.selectors import default_claim_clearinghouse
+
+    first = factories.ClearinghouseConfigFactory(organization=org)
+    second = factories.ClearinghouseConfigFactory(organization=org)
+    assert default_claim_clearinghouse(org) is None  # two active: ambiguous
+    FailoverSettings.objects.create(organization=org, primary=second, secondary=first)
+    assert default_claim_clearinghouse(org) == second
