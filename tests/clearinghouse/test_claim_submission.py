@@ -12,6 +12,7 @@ from clearinghouse.router import RouteError
 from clearinghouse.submission import claim_submit, idempotency_key
 from tests import factories
 from tests.cache import clear_cache
+from tests.clearinghouse.pair import sandbox_pair
 from tests.clearinghouse.test_export_837p import _claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,44 +29,8 @@ def _clear_cache():
 
 @pytest.fixture
 def setup(org, sandbox_clearinghouse):
-    """The sandbox as the primary, a Waystar face of it as the secondary, one payer enrolled
-    with both under different electronic payer ids."""
-    org.address_line1, org.city, org.state, org.zip_code = "1 Main St", "Camp Hill", "PA", "17011"
-    org.phone = "(717) 555-0100"
-    org.save()
-    sandbox = factories.ClearinghouseConfigFactory(
-        organization=org, vendor="sandbox", base_url=sandbox_clearinghouse.vendor_url("sandbox")
-    )
-    enrollment = factories.PayerEnrollmentFactory(
-        organization=org,
-        clearinghouse=sandbox,
-        enrollment_status="active",
-        electronic_payer_id="SBX01",
-    )
-    secondary = factories.ClearinghouseConfigFactory(
-        organization=org,
-        vendor="waystar",
-        display_name="Waystar",
-        base_url=sandbox_clearinghouse.vendor_url("waystar"),
-        account_id="svc-demo",
-    )
-    secondary.set_credentials({"secret": "s3cret-value"})
-    secondary.save()
-    factories.PayerEnrollmentFactory(
-        organization=org,
-        payer=enrollment.payer,
-        clearinghouse=secondary,
-        enrollment_status="active",
-        electronic_payer_id="WAY02",
-    )
-    FailoverSettings.objects.create(
-        organization=org,
-        primary=sandbox,
-        secondary=secondary,
-        failure_threshold=2,
-        transaction_timeout_ms=2000,
-    )
-    return org, sandbox, enrollment.payer, sandbox_clearinghouse
+    pair = sandbox_pair(org, sandbox_clearinghouse)
+    return org, pair.primary, pair.payer, sandbox_clearinghouse
 
 
 def _logged_claims(sandbox_clearinghouse) -> list[dict]:

@@ -24,6 +24,7 @@ from edi import models as x12
 from edi.x271 import write_271
 from tests import factories
 from tests.cache import clear_cache
+from tests.clearinghouse.pair import sandbox_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,48 +40,15 @@ def _clear_cache():
 
 @pytest.fixture
 def setup(org, sandbox_clearinghouse):
-    """The sandbox as the primary, a Waystar face of it as the secondary, one payer enrolled
-    for 270 with both under different electronic payer ids."""
-    sandbox = factories.ClearinghouseConfigFactory(
-        organization=org,
-        vendor="sandbox",
-        display_name="Sandbox Clearinghouse",
-        base_url=sandbox_clearinghouse.vendor_url("sandbox"),
-    )
-    enrollment = factories.PayerEnrollmentFactory(
-        organization=org,
-        payer__name="Keystone Health Plan",
-        clearinghouse=sandbox,
-        enrollment_status="active",
-        electronic_payer_id="SBX01",
-        covers_270=True,
-    )
-    secondary = factories.ClearinghouseConfigFactory(
-        organization=org,
-        vendor="waystar",
-        display_name="Waystar",
-        base_url=sandbox_clearinghouse.vendor_url("waystar"),
-        account_id="svc-demo",
-    )
-    secondary.set_credentials({"secret": "s3cret-value"})
-    secondary.save()
-    factories.PayerEnrollmentFactory(
-        organization=org,
-        payer=enrollment.payer,
-        clearinghouse=secondary,
-        enrollment_status="active",
-        electronic_payer_id="WAY02",
-        covers_270=True,
-    )
-    FailoverSettings.objects.create(
-        organization=org,
-        primary=sandbox,
-        secondary=secondary,
-        failure_threshold=2,
+    pair = sandbox_pair(
+        org,
+        sandbox_clearinghouse,
+        primary_name="Sandbox Clearinghouse",
+        payer_name="Keystone Health Plan",
         recovery_cooldown_s=300,
         transaction_timeout_ms=1000,
     )
-    return org, sandbox, secondary, enrollment.payer, sandbox_clearinghouse
+    return org, pair.primary, pair.secondary, pair.payer, sandbox_clearinghouse
 
 
 def _coverage(org, payer, **fields) -> Coverage:
