@@ -233,6 +233,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "clearinghouse.fetch_acknowledgements",
         "schedule": 5 * 60,
     },
+    # New ERA 835s from each clearinghouse with an active ERA enrollment, stored and posted.
+    "fetch-eras": {
+        "task": "payments.fetch_eras",
+        "schedule": 5 * 60,
+    },
     # Batch jobs whose worker died (or that no worker picked up) are started again.
     "sweep-stalled-batch-jobs": {
         "task": "batches.sweep_stalled_jobs",
