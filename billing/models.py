@@ -558,12 +558,29 @@ class Claim(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # A secondary claim: the primary claim it follows, and what the primary payer decided
+    # (its ERA adjudication), written by payments.secondary_claims for the 837P's other-payer
+    # loops (2320/2330A/2330B, and 2430 per line). A snapshot, because it is what the
+    # secondary payer is told; billing does not depend on payments' models.
+    primary_claim = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="secondary_claims",
+    )
+    other_payers = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "claim_number"], name="claim_unique_claim_number"
+            ),
+            models.UniqueConstraint(
+                fields=["primary_claim"],
+                condition=Q(primary_claim__isnull=False),
+                name="claim_one_secondary_per_primary",
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="claim_total_not_negative"),
         ]

@@ -11,6 +11,7 @@ import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -144,6 +145,7 @@ def claim_to_x12(organization: Organization, claim: Claim, electronic_payer_id: 
     lines = [charge for charge in claim.charges.all() if charge.status != charge.Status.VOID]
     if not lines:
         raise ValueError(f"Claim {claim.claim_number} has no service lines")
+    other_payers, adjudications = _other_payers(claim)
     service_lines = [
         x12.ServiceLine(
             procedure_code=charge.procedure_code,
@@ -153,6 +155,7 @@ def claim_to_x12(organization: Organization, claim: Claim, electronic_payer_id: 
             modifiers=tuple(charge.modifiers or ()),
             diagnosis_pointers=tuple(charge.diagnosis_pointers),
             control_number=str(charge.pk),
+            adjudications=adjudications.get(charge.pk, []),
         )
         for charge in lines
     ]
@@ -204,7 +207,58 @@ def claim_to_x12(organization: Organization, claim: Claim, electronic_payer_id: 
             npi=provider.npi,
             taxonomy_code=provider.taxonomy_code,
         ),
+        other_payers=other_payers,
     )
+
+
+def _other_payers(
+    claim: Claim,
+) -> tuple[list[x12.OtherPayer], dict[int, list[x12.LineAdjudication]]]:
+    """The 2320/2330 loops of a secondary claim, and its 2430 line adjudications per charge
+    id, from the earlier payers' adjudications the claim carries (`Claim.other_payers`)."""
+    others: list[x12.OtherPayer] = []
+    by_charge: dict[int, list[x12.LineAdjudication]] = {}
+    for other in claim.other_payers or []:
+        adjudicated = datetime.date.fromisoformat(other["adjudication_date"])
+        for line in other.get("lines", []):
+            by_charge.setdefault(line["charge"], []).append(
+                x12.LineAdjudication(
+                    payer_id=other["payer_id"],
+                    paid_amount=Decimal(line["paid"]),
+                    procedure_code=line["procedure_code"],
+                    modifiers=tuple(line["modifiers"]),
+                    paid_units=Decimal(line["units"]),
+                    adjudication_date=adjudicated,
+                    adjustments=_cas(line["adjustments"]),
+                )
+            )
+        others.append(
+            x12.OtherPayer(
+                responsibility=other["responsibility"],
+                relationship=other["relationship"],
+                group_number=other["group_number"],
+                claim_filing_indicator=other["claim_filing_indicator"],
+                insured_last_name=other["insured_last_name"],
+                insured_first_name=other["insured_first_name"],
+                insured_id=other["insured_id"],
+                payer_name=other["payer_name"],
+                payer_id=other["payer_id"],
+                paid_amount=Decimal(other["paid"]),
+                remaining_patient_liability=Decimal(other["patient_responsibility"]),
+                adjustments=_cas(other["adjustments"]),
+                # 2330B DTP*573 only when no line carries the adjudication date (2430).
+                adjudication_date=None if other.get("lines") else adjudicated,
+                payer_claim_control_number=other["payer_claim_control_number"],
+            )
+        )
+    return others, by_charge
+
+
+def _cas(adjustments: list[dict]) -> list[x12.Adjustment]:
+    return [
+        x12.Adjustment(group=a["group"], reason=a["reason"], amount=Decimal(a["amount"]))
+        for a in adjustments
+    ]
 
 
 def _address(owner: Organization | Patient | Payer) -> x12.Address:

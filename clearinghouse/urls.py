@@ -1,6 +1,13 @@
 from django.urls import path
 
-from clearinghouse.views import configs, eligibility, enrollments, failover, wizard
+from clearinghouse.views import (
+    claim_followup,
+    configs,
+    eligibility,
+    enrollments,
+    failover,
+    wizard,
+)
 
 urlpatterns = [
     path("pm/clearinghouse", configs.clearinghouse_list, name="clearinghouse_list"),
@@ -79,4 +86,16 @@ urlpatterns = [
         name="appointment_eligibility",
     ),
     path("pm/eligibility/<int:pk>", eligibility.eligibility_detail, name="patient_eligibility"),
+    # claim follow-up (named claim_* for the Claims menu)
+    path("pm/claims/rejections", claim_followup.claim_rejections, name="claim_rejections"),
+    path("pm/claims/<int:pk>/resubmit", claim_followup.claim_resubmit, name="claim_resubmit"),
+    path(
+        "pm/claims/<int:pk>/replace",
+        claim_followup.claim_correct,
+        {"kind": "replace"},
+        name="claim_replace",
+    ),
+    path(
+        "pm/claims/<int:pk>/void", claim_followup.claim_correct, {"kind": "void"}, name="claim_void"
+    ),
 ]

@@ -258,6 +258,8 @@ BATCH_STALE_AFTER_S = env_int("BATCH_STALE_AFTER_S", 120)
 BATCH_MAX_RECORDS = env_int("BATCH_MAX_RECORDS", 200_000)
 
 SANDBOX_CLEARINGHOUSE_URL = env_str("SANDBOX_CLEARINGHOUSE_URL", "http://127.0.0.1:8001")
+# An active ERA (835) enrollment without an ERA for longer than this is flagged as silent.
+ERA_SILENT_AFTER_DAYS = env_int("ERA_SILENT_AFTER_DAYS", 30)
 
 # --- logging --------------------------------------------------------------------------
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("clearinghouse.urls")),
     path("", include("batches.urls")),
     path("", include("payments.urls")),
+    path("", include("employer_collections.urls")),
 ]

@@ -17,6 +17,9 @@ The rules, in the order they apply:
   Status: paid when nothing is left for the payer to pay (the claim's total, less what ERAs
   and other insurance postings took off its ledger, less what the patient owes), partially
   paid otherwise.
+- Then the secondary claim follows (`payments.secondary_claims`): created after a primary
+  adjudication that left the patient something to pay when a secondary coverage is in
+  force, refreshed by a later one, held back to Draft by a reversal.
 
 Amounts go through `ledger_post` (the only ledger writer, which audits each entry) and the
 status through `claim_set_status`.
@@ -35,6 +38,7 @@ from billing.services.claims import claim_set_status
 from billing.services.ledger import CHARGE_SOURCE, ledger_post
 from edi import models as x12
 from payments.models import ClaimPayment, Era, PaymentAdjustment
+from payments.secondary_claims import secondary_claim_follow
 
 SOURCE = "payments_claimpayment"  # LedgerEntry.source_table of ERA postings
 REVERSAL = "22"
@@ -198,6 +202,17 @@ def claim_payment_post(
             to_status=target,
             note=f"835 {era.trace_number} from {era.payer_name}: {note}"[:200],
         )
+    secondary_claim_follow(
+        organization=organization,
+        actor=actor,
+        claim=claim,
+        claim_payment=claim_payment,
+        adjudication=adjudication,
+        era=era,
+        status=target,
+        patient_owes=ZERO if target in (S.DENIED, S.REVERSED) else patient_owes(adjudication),
+        warnings=posted.warnings,
+    )
     return posted
 
 
@@ -244,11 +259,13 @@ def _reverse(organization, claim, claim_payment, adjudication, posted: Posted, p
 def insurance_balance(organization: Organization, claim: Claim) -> Decimal:
     """What the payer still owes on `claim`: its total, less the insurance payments,
     adjustments, write-offs and reversals on its ledger, less what the patient owes per
-    its adjudications that stand (saved, not reversed, not reversals)."""
+    its adjudications that stand (saved, not reversed, not reversals). A secondary claim's
+    ledger includes its primary claim's: the secondary payer owes what the primary left."""
+    claims = [claim.pk] + ([claim.primary_claim_id] if claim.primary_claim_id else [])
     ledger = (
         (
             LedgerEntry.objects.for_organization(organization)
-            .filter(claim=claim)
+            .filter(claim__in=claims)
             .exclude(source_table=CHARGE_SOURCE)
             .exclude(kind__in=[Kind.CHARGE, Kind.PATIENT_PAYMENT])
             .aggregate(total=Sum("amount"))["total"]

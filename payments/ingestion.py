@@ -379,7 +379,7 @@ def _ingest_era(
         c.claim_number: c
         for c in Claim.objects.for_organization(organization)
         .filter(claim_number__in=numbers)
-        .select_related("encounter")
+        .select_related("encounter", "coverage", "payer")
     }
     unmatched: list[str] = []
     for adjudication in remittance.claims:

@@ -259,6 +259,54 @@ class PaymentAdjustment(TenantModel):
     reason_code = models.CharField(max_length=5)
     amount = models.DecimalField(**MONEY)
     quantity = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True)
+    # A denial worked from the denials worklist (written off or moved to the patient).
+    resolution = models.ForeignKey(
+        "DenialResolution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+    )
 
     class Meta:
         ordering = ["claim_payment", "id"]
+
+
+class DenialResolution(TenantModel):
+    """What was done with the open (denied) adjustments of one claim adjudication, or of one
+    of its lines, from the denials worklist; its ledger entries carry this row as source."""
+
+    class Action(models.TextChoices):
+        WRITE_OFF = "write_off", "Written off"
+        PATIENT = "patient_responsibility", "Moved to patient responsibility"
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="+")
+    claim_payment = models.ForeignKey(
+        ClaimPayment, on_delete=models.PROTECT, related_name="resolutions"
+    )
+    service_line = models.ForeignKey(
+        ServiceLinePayment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resolutions",
+    )
+    action = models.CharField(max_length=24, choices=Action.choices)
+    amount = models.DecimalField(**MONEY)
+    codes = models.CharField(max_length=200, help_text="The adjustments it closed: CO-50 80.00")
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="denial_resolution_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.amount}"

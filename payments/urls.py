@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.views import eras, payments
+from payments.views import denials, eras, payments, unmatched
 
 # No app_name: URL names are global ("payment_list", "era_detail", ...).
 urlpatterns = [
@@ -21,10 +21,28 @@ urlpatterns = [
     path("pm/payments/eras", eras.era_list, name="era_list"),
     path("pm/payments/eras/upload", eras.era_upload, name="era_upload"),
     path("pm/payments/eras/<int:pk>", eras.era_detail, name="era_detail"),
+    path("pm/payments/eras/unmatched", unmatched.era_unmatched, name="era_unmatched"),
+    path(
+        "pm/payments/eras/unmatched/<int:pk>/match",
+        unmatched.era_unmatched_match,
+        name="era_unmatched_match",
+    ),
     path(
         "pm/payments/eras/files/<int:pk>/download",
         eras.era_file_download,
         name="era_file_download",
+    ),
+    # denials worklist (claim lines denied or partly unpaid on an ERA)
+    path("pm/claims/denials", denials.denial_list, name="denial_list"),
+    path(
+        "pm/claims/denials/<int:pk>/write-off",
+        denials.denial_write_off_view,
+        name="denial_write_off",
+    ),
+    path(
+        "pm/claims/denials/<int:pk>/patient",
+        denials.denial_to_patient_view,
+        name="denial_to_patient",
     ),
     path("pm/payments/<int:pk>", payments.payment_edit, name="payment_edit"),
     path("pm/payments/<int:pk>/delete", payments.payment_delete, name="payment_delete"),

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -88,9 +88,18 @@ def claim_providers(organization: Organization) -> QuerySet[Provider]:
 
 
 def claim_for_page(organization: Organization, pk: int) -> Claim | None:
+    # A primary claim's secondary (at most one), in the same query.
+    secondary = Claim.objects.filter(primary_claim=OuterRef("pk"))
     return (
         Claim.objects.for_organization(organization)
-        .select_related("encounter__patient", "encounter__provider", "payer", "coverage__payer")
+        .select_related(
+            "encounter__patient", "encounter__provider", "payer", "coverage__payer", "primary_claim"
+        )
+        .annotate(
+            secondary_pk=Subquery(secondary.values("pk")[:1]),
+            secondary_number=Subquery(secondary.values("claim_number")[:1]),
+            secondary_payer=Subquery(secondary.values("payer__name")[:1]),
+        )
         .filter(pk=pk)
         .first()
     )

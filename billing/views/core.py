@@ -13,6 +13,7 @@ from billing.http import OrgRequest, code_required, member_required
 from billing.listing import paginate, render_list
 from billing.selectors import core as selectors
 from billing.services import organizations as services
+from clearinghouse import followup_selectors
 
 
 class LoginView(auth_views.LoginView):
@@ -30,6 +31,7 @@ class LoginView(auth_views.LoginView):
 @member_required
 def dashboard(request: OrgRequest) -> HttpResponse:
     numbers = selectors.dashboard_numbers(request.organization, timezone.localdate())
+    numbers["era_alerts"] = followup_selectors.era_enrollment_alerts(request.organization)
     return render(request, "billing/dashboard.html", numbers)
 
 

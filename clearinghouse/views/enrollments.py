@@ -22,6 +22,7 @@ from billing.forms.binding import add_service_errors, posted_data
 from billing.http import OrgRequest, code_required
 from billing.listing import paginate, render_list
 from clearinghouse import selectors, services, vendor_services
+from clearinghouse.followup_selectors import era_enrollment_alerts
 from clearinghouse.forms import EnrollmentFilterForm, EnrollmentForm
 from clearinghouse.models import TRANSACTION_FIELDS, PayerEnrollment
 
@@ -95,6 +96,7 @@ def enrollment_list(request: OrgRequest) -> HttpResponse:
     context = _cards_context(request, request.GET)
     context["list_url"] = request.get_full_path()
     context["can_create"] = request.user.has_perm(permissions.PAYER_ENROLLMENTS_CREATE)
+    context["era_alerts"] = era_enrollment_alerts(request.organization)
     if context["can_create"]:
         context["setup_missing"] = selectors.enrollment_setup_missing(request.organization)
     return render_list(request, LIST_TEMPLATE, context, partial="cards", target="enrollment-cards")

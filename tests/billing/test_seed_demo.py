@@ -170,10 +170,13 @@ def test_it_seeds_two_practices_their_users_and_valid_tenant_clean_data(db, sett
             for p, payer in secondaries.values_list("patient_id", "payer_id")
         )
 
-        # claims add up and bill the primary coverage
+        # claims add up and bill the primary coverage (secondary claims, made after the
+        # primary's ERA, the secondary one)
         for claim in claims.prefetch_related("charges").select_related("coverage", "encounter"):
             assert claim.total == sum((c.amount for c in claim.charges.all()), Decimal("0.00"))
-            assert claim.coverage.order == Coverage.Order.PRIMARY
+            assert claim.coverage.order == (
+                Coverage.Order.SECONDARY if claim.primary_claim_id else Coverage.Order.PRIMARY
+            )
             assert claim.coverage.payer_id == claim.payer_id
             assert claim.coverage.patient_id == claim.encounter.patient_id
 

@@ -340,7 +340,9 @@ def test_it_stays_fast_with_ten_thousand_enrollments(login, admin_user, org):
 
     assert len(queries) <= 12, [q["sql"] for q in queries]
     rows = [q["sql"] for q in queries if 'FROM "clearinghouse_payerenrollment"' in q["sql"]]
-    assert len(rows) == 2  # the count and one page, payer and clearinghouse joined
+    # the count and one page, payer and clearinghouse joined; the payer alerts (silent ERA
+    # enrollments, enrollments ending soon) in one more
+    assert len(rows) == 3
     assert any("LIMIT 50" in sql and "OFFSET 300" in sql for sql in rows)
     assert len(_cards(html)) == 50
     assert "10,000 enrollments · page 7 of 200" in html
