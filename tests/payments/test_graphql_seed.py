@@ -20,7 +20,7 @@ from tests.payments.graphql_helpers import automatic, gql, payment
 
 pytestmark = pytest.mark.django_db
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "003_c1fdadb6a81d5c26.txt"
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "003_c1fdadb6a81d5c26.txt"
 
 # --- the seed's operations, copied verbatim ---------------------------------------------------
 
@@ -54,7 +54,6 @@ VERBATIM = [
 ]
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="the seed is kept beside the repository")
 @pytest.mark.parametrize("text", VERBATIM, ids=lambda text: text[:40])
 def test_the_operations_here_are_the_seeds_verbatim(text):
     assert text in SEED.read_text()
