@@ -38,6 +38,12 @@ test: install
 
 bench: install
 	$(BIN)/python bench/edi_reader.py
+	@if [ -n "$$DATABASE_URL" ]; then \
+		$(BIN)/python bench/claim_generation.py; \
+	else \
+		echo "bench/claim_generation.py skipped: it needs PostgreSQL in a database of its own," \
+			"e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/billing_bench make bench"; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

@@ -101,15 +101,23 @@ def final_status(job: BatchJob) -> str:
 
 
 def _claim_sql() -> str:
+    # The chunk is the pending items of the job up to its `groups`-th smallest pending group
+    # key: whole groups, the same items as `group_key IN (those groups)`. The bound is one
+    # value computed once, so the items are read as one range of the (job, status,
+    # group_key) index whatever the statistics say. (With `IN (...)` and statistics taken
+    # before the job's items were inserted (autovacuum off or not yet run), PostgreSQL
+    # took a nested loop that read every pending item of the job for each chunk:
+    # quadratic in the size of the job.)
     item = BatchItem._meta.db_table
     return f"""
         UPDATE {item}
            SET status = %s, claimed_at = %s, attempts = attempts + 1
          WHERE job_id = %s AND status = %s
-           AND group_key IN (
-               SELECT DISTINCT group_key FROM {item}
-                WHERE job_id = %s AND status = %s
-                ORDER BY group_key LIMIT %s)
+           AND group_key <= (
+               SELECT max(group_key) FROM (
+                   SELECT DISTINCT group_key FROM {item}
+                    WHERE job_id = %s AND status = %s
+                    ORDER BY group_key LIMIT %s) AS chosen)
         RETURNING id
     """
 
@@ -146,26 +154,72 @@ def save_outcomes(
     and (`audited`) write one audit row listing the records changed. In the caller's
     transaction. Returns the items changed."""
     now = timezone.now()
+    values = {
+        item.pk: {
+            "status": S.SUCCEEDED if outcome.ok else S.FAILED,
+            "error_message": (outcome.error or "")[:500],
+            "result": outcome.result,
+        }
+        for item, outcome in outcomes.items()
+    }
+    written = _write_outcomes(values, now)
     changed: list[BatchItem] = []
-    fresh = set(
-        BatchItem.objects.filter(pk__in=[i.pk for i in outcomes], status=S.PROCESSING).values_list(
-            "pk", flat=True
-        )
-    )
-    for item, outcome in outcomes.items():
-        if item.pk not in fresh:
-            continue
-        item.status = S.SUCCEEDED if outcome.ok else S.FAILED
-        item.error_message = (outcome.error or "")[:500]
-        item.result = outcome.result
-        item.finished_at = now
-        changed.append(item)
-    BatchItem.objects.bulk_update(changed, ["status", "error_message", "result", "finished_at"])
+    for item in outcomes:
+        if item.pk in written:
+            for name, value in values[item.pk].items():
+                setattr(item, name, value)
+            item.finished_at = now
+            changed.append(item)
     refresh_counts(job)
     BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
     if audited:
         audit_items(organization, actor, job, changed)
     return changed
+
+
+def _write_outcomes(values: dict[int, dict[str, Any]], now: datetime.datetime) -> set[int]:
+    """Write each item's status, error_message and result (`values`: item id -> fields) and
+    finish time, only where the item is still processing; returns the ids written."""
+    if not values:
+        return set()
+    if connection.vendor != "postgresql":
+        fresh = set(
+            BatchItem.objects.filter(pk__in=list(values), status=S.PROCESSING).values_list(
+                "pk", flat=True
+            )
+        )
+        BatchItem.objects.bulk_update(
+            [BatchItem(pk=pk, finished_at=now, **values[pk]) for pk in fresh],
+            ["status", "error_message", "result", "finished_at"],
+        )
+        return fresh
+    # One statement for the chunk, reaching the items by primary key whatever the
+    # statistics say: the new values travel as one JSON object keyed by item id, looked up
+    # per row. (bulk_update builds a CASE with a branch per item for each column: most of
+    # a chunk's Python time, and quadratic work for the database. A join with unnest()
+    # arrays was planned as a nested loop over a sequential scan when the statistics
+    # predated the job's items: 1.4 s for a chunk of 2,000 items.)
+    encoder = BatchItem._meta.get_field("result").encoder
+    new = {str(pk): fields for pk, fields in values.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {BatchItem._meta.db_table} AS item
+               SET status = %(new)s -> item.id::text ->> 'status',
+                   error_message = %(new)s -> item.id::text ->> 'error_message',
+                   result = %(new)s -> item.id::text -> 'result',
+                   finished_at = %(now)s
+             WHERE item.id = ANY(%(ids)s::bigint[]) AND item.status = %(processing)s
+            RETURNING item.id
+            """,
+            {
+                "new": connection.ops.adapt_json_value(new, encoder),
+                "now": now,
+                "ids": list(values),
+                "processing": S.PROCESSING,
+            },
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def audit_items(

@@ -106,14 +106,32 @@ def charge_problems(charge: Charge, coverage: Coverage | None) -> list[str]:
     return problems
 
 
-def _locked_charges(organization: Organization, charge_ids: Iterable[int]) -> dict[int, Charge]:
-    return {
-        c.pk: c
-        for c in Charge.objects.select_for_update(of=("self",))
+# What claim generation reads of a charge. (Loading every field, the provider and the
+# JSON columns of each charge and encounter was a third of a batch chunk's Python time.)
+GENERATION_FIELDS = (
+    "status",
+    "amount",
+    "encounter",
+    "encounter__patient",
+    "encounter__date_of_service",
+)
+
+
+def _locked_charges(
+    organization: Organization, charge_ids: Iterable[int], *, only: tuple[str, ...] = ()
+) -> dict[int, Charge]:
+    """The charges, locked, with their encounters and providers (`only`: just those fields
+    of the charge and its encounter)."""
+    charges = (
+        Charge.objects.select_for_update(of=("self",))
         .filter(organization=organization, pk__in=list(charge_ids))
-        .select_related("encounter__provider")
         .order_by("pk")
-    }
+    )
+    if only:
+        charges = charges.select_related("encounter").only(*only)
+    else:
+        charges = charges.select_related("encounter__provider")
+    return {c.pk: c for c in charges}
 
 
 def _missing(charge_ids: Iterable[int], found: dict[int, Charge]) -> dict[int, ChargeOutcome]:
@@ -183,7 +201,7 @@ def claims_generate(
     charges become billed. Charges that are not approved (or have no coverage) are left."""
     charge_ids = list(charge_ids)
     with transaction.atomic():
-        charges = _locked_charges(organization, charge_ids)
+        charges = _locked_charges(organization, charge_ids, only=GENERATION_FIELDS)
         outcomes = _missing(charge_ids, charges)
         coverages = primary_coverages(organization, charges.values())
         groups: dict[tuple[int, int], list[Charge]] = defaultdict(list)
