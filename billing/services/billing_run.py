@@ -106,8 +106,8 @@ def charge_problems(charge: Charge, coverage: Coverage | None) -> list[str]:
     return problems
 
 
-# What claim generation reads of a charge. (Loading every field, the provider and the
-# JSON columns of each charge and encounter was a third of a batch chunk's Python time.)
+# What claim generation reads of a charge. (Loading every field of each charge and its
+# encounter, JSON included, and its provider took twice as long; see bench/README.md.)
 GENERATION_FIELDS = (
     "status",
     "amount",
