@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.conf import settings
 from django.core.cache import cache
 
@@ -18,3 +19,12 @@ def clear_cache() -> None:
     keys = list(client.scan_iter(match=f"{prefix}:*"))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True, name="empty_cache_around_each_test")
+def empty_cache():
+    """Imported into a test module, an empty cache before and after each of its tests
+    (vendor health and route state live in the cache)."""
+    clear_cache()
+    yield
+    clear_cache()

@@ -15,7 +15,7 @@ from clearinghouse.submission import claim_submit, idempotency_key
 from edi.x837p import read_837p
 from payments import ingestion
 from payments.models import EraFile
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse.pair import sandbox_pair
 from tests.clearinghouse.test_claim_rejections import fetch_acknowledgements
 from tests.clearinghouse.test_export_837p import _claim
@@ -25,13 +25,6 @@ from tests.payments import eras
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CS = ClaimSubmission.Status
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

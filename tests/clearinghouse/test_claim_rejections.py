@@ -15,7 +15,7 @@ from clearinghouse.models import ClaimAcknowledgement, ClaimSubmission
 from clearinghouse.submission import claim_submit, idempotency_key
 from clearinghouse.vendor_services import acknowledgements_fetch
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse.pair import sandbox_pair
 from tests.clearinghouse.test_export_837p import _claim
 
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CS = ClaimSubmission.Status
 URL = reverse("claim_rejections")
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

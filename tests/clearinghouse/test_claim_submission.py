@@ -11,20 +11,13 @@ from clearinghouse.models import ClaimSubmission, FailoverSettings
 from clearinghouse.router import RouteError
 from clearinghouse.submission import claim_submit, idempotency_key
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse.pair import sandbox_pair
 from tests.clearinghouse.test_export_837p import _claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Status = ClaimSubmission.Status
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -23,19 +23,12 @@ from clearinghouse.models import FailoverSettings
 from edi import models as x12
 from edi.x271 import write_271
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse.pair import sandbox_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Status = EligibilityCheck.Status
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -12,16 +12,9 @@ from billing.models import Organization, Payer, User
 from billing.tenancy import tenant_context
 from clearinghouse import failover_services, router
 from clearinghouse.models import FailoverSettings, PayerEnrollment, PayerRoute
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _active_payers(org, vendor: str, transaction: str) -> set[int]:

@@ -18,19 +18,12 @@ from clearinghouse import health, router
 from clearinghouse.failover_services import SIMULATED_FAILURE_ACTION
 from clearinghouse.models import FailoverSettings, PayerRoute
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("failover_settings")
 PANEL_HEADERS = {"HX-Request": "true", "HX-Target": "fo-status"}
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _config(org, name, vendor):

@@ -10,16 +10,9 @@ import time_machine
 from clearinghouse import health
 from clearinghouse.models import FailoverSettings
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -20,17 +20,10 @@ from clearinghouse.router import (
     resolve_vendor_route_with_audit,
 )
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import clear_cache, empty_cache  # noqa: F401  (autouse)
 
 T0 = 1_800_000_000.0
 ALL_TYPES = {"covers_837p": True, "covers_270": True, "covers_276": True, "covers_278": True}
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from billing.models import EligibilityCheck
 from tests import factories
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse import test_eligibility
 from tests.clearinghouse.test_eligibility import _coverage
 
@@ -12,13 +12,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # The sandbox as primary, its Waystar face as secondary, a payer enrolled for 270 with both.
 eligibility_setup = test_eligibility.setup
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def test_a_clerk_checks_eligibility_from_the_patient_page_and_the_schedule(

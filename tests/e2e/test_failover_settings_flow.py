@@ -12,16 +12,9 @@ from billing.models import AuditLog
 from clearinghouse.models import ClearinghouseConfig, FailoverSettings, PayerRoute
 from tests import factories
 from tests.browser import screenshot
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _log_in(page, username: str) -> None:

@@ -9,18 +9,11 @@ import pytest
 from billing.models import Claim
 from clearinghouse.submission import idempotency_key
 from tests.browser import screenshot
-from tests.cache import clear_cache
+from tests.cache import empty_cache  # noqa: F401  (autouse)
 from tests.clearinghouse.pair import sandbox_pair
 from tests.clearinghouse.test_claim_rejections import rejected_claim
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def test_a_manager_fixes_a_rejected_claim_and_resubmits_it(
